@@ -1,0 +1,43 @@
+"""Shared fixtures. Every test gets its own media folder, so stored files can be counted."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.imagefiles import write_image
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.BEHOLDER_VARIANT_SIZES = [128, 256]
+    # The test client speaks plain HTTP, and pages render without a collectstatic manifest.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def media_root(_media_root: Path) -> Path:
+    return _media_root
+
+
+@pytest.fixture
+def image_file(tmp_path: Path):
+    """Writes a small random image and returns its path: image_file("a/b.png", size=(64, 48))."""
+
+    def make(relative: str, **kwargs) -> Path:
+        return write_image(tmp_path / "src" / relative, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_set(tmp_path_factory: pytest.TempPathFactory):
+    """The sample image set, built once per test run (seed 0)."""
+    from studyapp.sample_set import build_sample_set
+
+    return build_sample_set(tmp_path_factory.mktemp("sample-set") / "set", seed=0)
