@@ -1,0 +1,3 @@
+"""Participant endpoints: consent, next trial, response (DESIGN §3)."""
+
+urlpatterns: list = []
