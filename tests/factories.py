@@ -48,6 +48,7 @@ class ImageFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = models.Image
+        skip_postgeneration_save = True
 
     dataset = factory.SubFactory(DatasetFactory, name="images")
     label = "fake"
