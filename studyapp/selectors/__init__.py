@@ -1,0 +1,1 @@
+"""Reads: query functions that views, admin, exports and the analysis loader share."""
