@@ -3,9 +3,10 @@
 Real images are crops of photographs shipped inside installed wheels (scikit-image, scikit-learn,
 matplotlib). Generated images come from one real neural generator, the DCGAN of the
 `gan-face-generate` wheel, and from stand-ins that leave the artifact types detectors are known to
-pick up: a transposed-convolution upsampler's checkerboard, over-smoothed (denoised) textures, and
-copy-pasted patches. The stand-ins are named `standin-*` so that nobody takes them for real
-generators.
+pick up: a transposed-convolution upsampler's checkerboard and over-smoothed (denoised) textures.
+The stand-ins are named `standin-*` so that nobody takes them for real generators. Real and fake
+crops of a category come from the same photographs, cut the same way, and only crops with some
+detail are kept (for both labels alike): on a flat patch of sky no artifact is visible to anyone.
 
 Every image is a 64x64 PNG without metadata, so size and format carry no label. The set is written
 as CNNDetection-style folders, `<split>/<generator>/<category>/{0_real,1_fake}/NNNN.png` (each
@@ -27,10 +28,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy.ndimage import uniform_filter
 
 SIZE = 64
 TEST_FRACTION = 0.3
-N_PER_GROUP = 48  # images per label for the faces generator; split evenly over stand-in categories
+N_PER_GROUP = 96  # images per label and generator, split evenly over its categories
+MIN_DETAIL = 3.0  # mean absolute 3x3 high-pass of a crop's grey levels, in 0..255 units
+CHECKERBOARD = 0.05  # how unevenly the stand-in upsampler's kernel phases overlap
 MANIFEST_NAME = "manifest.jsonl"
 
 
@@ -106,7 +110,17 @@ def _photos() -> dict[str, list[_Photo]]:
 
 
 def _crop(photo: _Photo, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A random square window of `photo`, downscaled to SIZE with an antialiasing filter."""
+    """A random square window of `photo` with some detail, downscaled to SIZE (antialiased)."""
+    for _ in range(100):
+        pixels, source = _window(photo, rng)
+        grey = pixels.mean(axis=2)
+        detail = np.abs(grey - uniform_filter(grey, 3)).mean()
+        if photo.face_box is not None or detail >= MIN_DETAIL:
+            return pixels, source
+    raise RuntimeError(f"no detailed window found in {photo.name}")
+
+
+def _window(photo: _Photo, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     height, width = photo.pixels.shape[:2]
     if photo.face_box is not None:
         cx, cy, base = photo.face_box
@@ -114,7 +128,7 @@ def _crop(photo: _Photo, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         x0 = cx - side / 2 + rng.uniform(-0.06, 0.06) * base
         y0 = cy - side / 2 + rng.uniform(-0.06, 0.06) * base
     else:
-        side = min(height, width) * rng.uniform(0.3, 0.6)
+        side = SIZE * rng.uniform(1.0, 2.0)
         x0 = rng.uniform(0, width - side)
         y0 = rng.uniform(0, height - side)
     x0, y0, side = round(x0), round(y0), round(side)
@@ -134,7 +148,10 @@ Maker = Callable[[list[tuple[np.ndarray, str]], np.random.Generator], list[tuple
 
 
 def _dcgan_faces(bases: list[tuple[np.ndarray, str]], rng: np.random.Generator):
-    """Faces from the DCGAN whose weights ship in the `gan-face-generate` wheel."""
+    """Faces from the DCGAN whose weights ship in the `gan-face-generate` wheel.
+
+    The DCGAN starts from noise, so of `bases` it only uses the number.
+    """
     import torch
     from gan_face_generate.models import Generator
 
@@ -153,28 +170,29 @@ def _dcgan_faces(bases: list[tuple[np.ndarray, str]], rng: np.random.Generator):
     ]
 
 
+_BILINEAR = np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25])
+_UPSAMPLER = _BILINEAR * (1 + CHECKERBOARD * (np.indices((4, 4)).sum(axis=0) % 2 * 2 - 1))
+
+
 def _upsample_checkerboard(bases: list[tuple[np.ndarray, str]], rng: np.random.Generator):
     """Halve the crop, then double it with a stride-2 transposed convolution.
 
     With a bilinear kernel every output phase gets the same total weight; perturbing the kernel
     makes the phases overlap unevenly, which is the checkerboard GAN upsamplers leave.
     """
-    taps = np.array([0.25, 0.75, 0.75, 0.25])
     out = []
     for pixels, source in bases:
         low = pixels.astype(np.float64).reshape(SIZE // 2, 2, SIZE // 2, 2, 3).mean(axis=(1, 3))
         low = np.pad(low, ((1, 1), (1, 1), (0, 0)), mode="edge")  # (34, 34, 3)
-        strength = rng.uniform(0.04, 0.1)
-        kernel = np.outer(taps, taps) * (1 + rng.uniform(-strength, strength, size=(4, 4)))
         full = np.zeros((2 * low.shape[0] + 2, 2 * low.shape[1] + 2, 3))
         for dy in range(4):
             for dx in range(4):
                 full[dy : dy + 2 * low.shape[0] : 2, dx : dx + 2 * low.shape[1] : 2] += (
-                    low * kernel[dy, dx]
+                    low * _UPSAMPLER[dy, dx]
                 )
         # the padded transposed convolution is shifted by 3 pixels against the input grid
         up = full[3 : 3 + SIZE, 3 : 3 + SIZE]
-        out.append((_to_uint8(up), f"{source}, upsampled with kernel strength {strength:.3f}"))
+        out.append((_to_uint8(up), f"{source}, halved and upsampled"))
     return out
 
 
@@ -184,24 +202,9 @@ def _oversmoothed_diffusion(bases: list[tuple[np.ndarray, str]], rng: np.random.
 
     out = []
     for pixels, source in bases:
-        weight = rng.uniform(0.03, 0.07)
+        weight = rng.uniform(0.1, 0.2)
         smooth = denoise_tv_chambolle(pixels / 255.0, weight=weight, channel_axis=-1)
         out.append((_to_uint8(smooth * 255.0), f"{source}, TV-smoothed with weight {weight:.3f}"))
-    return out
-
-
-def _repeated_patch(bases: list[tuple[np.ndarray, str]], rng: np.random.Generator):
-    """Copy one patch of the crop onto several other places, as memorising generators repeat."""
-    out = []
-    for pixels, source in bases:
-        image = pixels.copy()
-        side = int(rng.integers(12, 21))
-        sy, sx = rng.integers(0, SIZE - side + 1, size=2)
-        patch = pixels[sy : sy + side, sx : sx + side]
-        n_copies = int(rng.integers(3, 6))
-        for y, x in rng.integers(0, SIZE - side + 1, size=(n_copies, 2)):
-            image[y : y + side, x : x + side] = patch
-        out.append((image, f"{source}, patch ({sx}, {sy}) side {side} repeated {n_copies}x"))
     return out
 
 
@@ -214,7 +217,6 @@ GENERATORS: dict[str, tuple[tuple[str, ...], Maker]] = {
     "dcgan-faces": (("faces",), _dcgan_faces),
     "standin-upsample-checkerboard": (("animals", "objects", "scenes"), _upsample_checkerboard),
     "standin-oversmoothed-diffusion": (("animals", "objects", "scenes"), _oversmoothed_diffusion),
-    "standin-repeated-patch": (("animals", "objects", "scenes"), _repeated_patch),
 }
 
 

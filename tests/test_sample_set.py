@@ -4,9 +4,11 @@ from collections import Counter
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from PIL import Image
+from sklearn.linear_model import LogisticRegression
 
 from studyapp.sample_set import build_sample_set
 
@@ -89,3 +91,21 @@ def test_refuses_a_folder_that_is_not_empty(tmp_path):
     (tmp_path / "keep.txt").write_text("someone's file")
     with pytest.raises(FileExistsError, match="not empty"):
         build_sample_set(tmp_path)
+
+
+def test_colour_histograms_alone_do_not_tell_fakes(summary):
+    # the artifacts should need pixels-level evidence, not a colour shift a glance would catch
+    rows = _rows(summary.manifest_path)
+
+    def features(row: dict) -> np.ndarray:
+        with Image.open(summary.out_dir / row["path"]) as image:
+            pixels = np.asarray(image).reshape(-1, 3)
+        histograms = [np.histogram(pixels[:, c], bins=16, range=(0, 256))[0] for c in range(3)]
+        return np.concatenate(histograms) / len(pixels)
+
+    def table(split: str) -> tuple[np.ndarray, np.ndarray]:
+        chosen = [row for row in rows if row["split"] == split]
+        return np.array([features(r) for r in chosen]), np.array([r["label"] for r in chosen])
+
+    model = LogisticRegression(max_iter=2000).fit(*table("train"))
+    assert model.score(*table("test")) < 0.75
