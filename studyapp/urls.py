@@ -4,8 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from studyapp.views import media as media_views
+from studyapp.views.volunteer import volunteer_page
 
 urlpatterns = [
+    path("s/<slug:slug>/", volunteer_page, name="volunteer"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("studyapp.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
