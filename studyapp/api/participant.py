@@ -5,6 +5,7 @@ scripts and load tests."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -90,6 +91,8 @@ _Recorded = inline_serializer(
 
 
 class ParticipantStartView(_ParticipantView):
+    # A staff session may start a preview participant; anonymous volunteers need no session.
+    authentication_classes = [SessionAuthentication]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "participant_start"
 
@@ -105,7 +108,7 @@ class ParticipantStartView(_ParticipantView):
             external_id=data.get("external_id", ""),
             entry_params={key: data[key] for key in _ENTRY_PARAMS if data.get(key)},
             user_agent=request.headers.get("User-Agent", ""),
-            preview=request.query_params.get("preview") == "1" and _is_staff(request),
+            preview=request.query_params.get("preview") == "1" and request.user.is_staff,
         )
         return Response(
             {"participant": str(participant.token), "n_trials": participant.n_trials},
@@ -135,8 +138,3 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _is_staff(request: Request) -> bool:
-    user = getattr(request._request, "user", None)
-    return bool(user and user.is_staff)

@@ -4,6 +4,7 @@ through the participant API, so nothing in this HTML depends on which images a p
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from studyapp.models import Study
@@ -11,6 +12,7 @@ from studyapp.text import render_markdown
 
 
 @require_GET
+@ensure_csrf_cookie  # a staff preview posts with its session, which DRF checks for CSRF
 def volunteer_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     preview = request.GET.get("preview") == "1" and request.user.is_staff

@@ -23,9 +23,11 @@
     for (const screen of document.querySelectorAll(".screen")) screen.hidden = screen.id !== id;
   };
 
+  const csrfToken = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+
   const api = async (url, options = {}) => {
     const response = await fetch(url, {
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
       credentials: "same-origin",
       ...options,
     });
