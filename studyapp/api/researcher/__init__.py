@@ -1,0 +1,1 @@
+"""Researcher endpoints: studies, images, and each study's labelled set and responses."""
