@@ -2,8 +2,10 @@
 folders (DESIGN §3). Pure Python: decides what each file is, never opens an image.
 
 Layouts:
-- JSONL manifest: one object a line with `path` (relative to the manifest's folder), `label`
-  (real|fake) and optional `generator`, `category`, `split`, `prompt`, `source`.
+- JSONL manifest: one object a line with `path` (relative to the manifest's folder) or `url`
+  (http or https; downloaded by the importer), `label` (real|fake) and optional `generator`,
+  `category`, `split`, `prompt`, `source`. `path` wins where a line gives both; other keys (such
+  as a labelled-set export's `image`, `scores` or `n_responses`) are ignored.
 - CNNDetection: folders named `0_real` and `1_fake`, under `[split/][generator/][category/]`, e.g.
   `0_real/`, `airplane/1_fake/`, `test/progan/airplane/0_real/`.
 - GenImage: `<generator>/<train|val>/{ai,nature}/*`.
@@ -14,6 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LABELS = ("real", "fake")
 SPLITS = ("train", "val", "test")
@@ -21,13 +24,15 @@ _CNNDETECTION_LABELS = {"0_real": "real", "1_fake": "fake"}
 _GENIMAGE_LABELS = {"nature": "real", "ai": "fake"}
 _IGNORED_FILES = {"thumbs.db", "desktop.ini"}
 _MANIFEST_FIELDS = ("generator", "category", "split", "prompt", "source")
+_URL_SCHEMES = ("http", "https")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One file to import, with what the source says about it."""
+    """One file to import, with what the source says about it: a local `path`, or else a `url`
+    to download."""
 
-    path: Path
+    path: Path | None
     where: str  # how messages name it: a manifest line or a path inside the source
     label: str
     generator: str | None = None
@@ -36,6 +41,7 @@ class Candidate:
     prompt: str = ""
     source_path: str = ""
     metadata: dict = field(default_factory=dict)
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,18 +100,24 @@ def _read_manifest(manifest: Path, defaults: Defaults) -> Iterator[Candidate | R
 def _manifest_candidate(entry: object, root: Path, where: str, defaults: Defaults) -> Candidate:
     if not isinstance(entry, dict):
         raise ValueError("each line must be a JSON object")
-    path = entry.get("path")
-    if not isinstance(path, str) or not path:
-        raise ValueError('missing "path"')
+    path, url = entry.get("path"), entry.get("url")
+    if path is not None and not isinstance(path, str):
+        raise ValueError('"path" must be a string')
+    if not path:
+        if url is None:
+            raise ValueError('missing "path" (or "url")')
+        _check_url(url)
     label = entry.get("label")
     if label not in LABELS:
         raise ValueError(f'unknown label {label!r} in "label" (expected "real" or "fake")')
     for key in _MANIFEST_FIELDS:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise ValueError(f'"{key}" must be a string')
-    resolved = (root / path).resolve()
-    if not resolved.is_relative_to(root):
-        raise ValueError(f"path {path!r} points outside the manifest's folder")
+    resolved = None
+    if path:
+        resolved = (root / path).resolve()
+        if not resolved.is_relative_to(root):
+            raise ValueError(f"path {path!r} points outside the manifest's folder")
     split = entry.get("split") or defaults.split
     if split is not None and split not in SPLITS:
         raise ValueError(
@@ -114,16 +126,31 @@ def _manifest_candidate(entry: object, root: Path, where: str, defaults: Default
     generator = entry.get("generator") or None
     if label == "real" and generator:
         raise ValueError(f"a real image cannot have a generator ({generator!r})")
+    named = path or url
     return Candidate(
         path=resolved,
-        where=f"{where} ({path})",
+        url=None if path else url,
+        where=f"{where} ({named})",
         label=label,
         generator=generator or (defaults.generator if label == "fake" else None),
         category=entry.get("category") or defaults.category,
         split=split,
         prompt=entry.get("prompt") or "",
-        source_path=entry.get("source") or path,
+        source_path=entry.get("source") or path or _without_query(url),
     )
+
+
+def _without_query(url: str) -> str:
+    """The URL less its query (signed object-storage URLs carry credentials there)."""
+    return urlsplit(url)._replace(query="", fragment="").geturl()
+
+
+def _check_url(url: object) -> None:
+    if not isinstance(url, str) or not url:
+        raise ValueError('"url" must be a non-empty string')
+    parts = urlsplit(url)
+    if parts.scheme not in _URL_SCHEMES or not parts.netloc:
+        raise ValueError(f"url {url!r} is not an absolute http or https URL")
 
 
 def _read_cnndetection(root: Path, defaults: Defaults) -> Iterator[Candidate | Rejection]:

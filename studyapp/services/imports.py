@@ -3,8 +3,13 @@
 An image's files (original and display variants) are written through Django's storage API first,
 then its rows in one transaction; if anything fails, the files just written are deleted again, so
 no row lacks its files and no file lacks its row. Re-importing a file (same sha256) is a no-op.
+Manifest lines that give a `url` are downloaded first, within the byte limit and a time limit.
 """
 
+import http.client
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +24,9 @@ from studyapp import imaging
 from studyapp.errors import ImageRejected
 from studyapp.import_sources import Candidate, Defaults, Rejection, read_source
 from studyapp.models import Category, Dataset, Generator, Image, ImageVariant
+
+DOWNLOAD_TIMEOUT_S = 60.0
+_DOWNLOAD_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -87,7 +95,7 @@ def image_import(
     *, candidate: Candidate, dataset: Dataset, sizes: list[int], lookups: _Lookups
 ) -> Image | None:
     """Stores one image with its variants; returns None when it is already stored."""
-    data = _read_bytes(candidate.path)
+    data = _read_bytes(candidate.path) if candidate.path else _download(candidate.url or "")
     decoded = imaging.decode(data, max_pixels=settings.BEHOLDER_MAX_IMAGE_PIXELS)
     if Image.objects.filter(sha256=decoded.sha256).exists():
         return None
@@ -155,6 +163,41 @@ def _read_bytes(path: Path) -> bytes:
         raise ImageRejected("is a folder, not a file") from None
     except PermissionError:
         raise ImageRejected("file not readable (permission denied)") from None
+
+
+def _download(url: str) -> bytes:
+    """The body at `url`, or ImageRejected saying why not (HTTP error, unreachable, too large,
+    too slow: the whole download must finish within DOWNLOAD_TIMEOUT_S)."""
+    limit = settings.BEHOLDER_MAX_IMAGE_BYTES
+    deadline = time.monotonic() + DOWNLOAD_TIMEOUT_S
+    request = urllib.request.Request(url, headers={"User-Agent": "beholder-import"})
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > limit:
+                raise ImageRejected(
+                    f"download of {int(length):,} bytes exceeds the limit of {limit:,}"
+                )
+            chunks, received = [], 0
+            while chunk := response.read(_DOWNLOAD_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise ImageRejected(f"download exceeds the limit of {limit:,} bytes")
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunks.append(chunk)
+    except urllib.error.HTTPError as exc:
+        raise ImageRejected(f"download failed: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, TimeoutError):
+            raise ImageRejected(f"download timed out after {DOWNLOAD_TIMEOUT_S:g} s") from None
+        raise ImageRejected(f"download failed: {reason}") from None
+    except TimeoutError:
+        raise ImageRejected(f"download timed out after {DOWNLOAD_TIMEOUT_S:g} s") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise ImageRejected(f"download failed: {exc}") from None
+    return b"".join(chunks)
 
 
 def _save(name: str, payload: bytes, written: list[str]) -> str:
