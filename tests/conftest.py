@@ -3,20 +3,32 @@
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from tests.imagefiles import write_image
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http() -> None:
+    """Test clients and the live server speak plain HTTP, and pages render without a
+    collectstatic manifest. Session-wide, so the live server is built with it."""
+    override = override_settings(
+        SECURE_SSL_REDIRECT=False,
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    override.enable()
+    yield
+    override.disable()
 
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.BEHOLDER_VARIANT_SIZES = [128, 256]
-    # The test client speaks plain HTTP, and pages render without a collectstatic manifest.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     return settings.MEDIA_ROOT
 
 

@@ -105,6 +105,7 @@
         return image;
       }),
     );
+    stage.classList.toggle("pair", next.mode === "pair");
     stage.replaceChildren(
       ...images.map((image, position) => {
         const frame = document.createElement("div");
@@ -197,7 +198,7 @@
   function finish(done) {
     busy = false;
     trial = null;
-    setProgress(1, 1);
+    document.querySelector(".progress").hidden = true;
     document.getElementById("completion-code").textContent = done.completion_code;
     if (done.score && done.score.of) {
       document.getElementById("own-score").textContent =
