@@ -156,6 +156,37 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Background work: Redis in production and CI; by default a filesystem broker that needs no
+# server, still with a real worker process (`celery -A studyapp worker`), never eager mode.
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    # A task not acknowledged within this time is handed to another worker: longer than any
+    # training run, shorter in the fault drills.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=12 * 3600)
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True  # state lives in DetectorRun rows, not a result backend
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "studyapp.tasks.train_detector": {"queue": "gpu"},
+    "studyapp.tasks.score_images": {"queue": "gpu"},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 # Images: display variants every study draws from, and the import's safety limits.
 # Long side in px; add 1024 where studies need it (a 2x upscale of 512-px sources costs ~3x).
 BEHOLDER_VARIANT_SIZES = env.list("BEHOLDER_VARIANT_SIZES", cast=int, default=[256, 512])
