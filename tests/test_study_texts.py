@@ -1,4 +1,4 @@
-"""Study texts are Markdown rendered safely: researchers' text can never script volunteers' pages."""
+"""Study texts are Markdown rendered safely, and the volunteer page sends security headers."""
 
 import pytest
 
@@ -33,3 +33,17 @@ def test_the_volunteer_page_renders_hostile_texts_inert(client) -> None:
     assert html.count("<strong>carefully</strong>") == 2
     assert "javascript:" not in html and "onerror" not in html and 'alert("x")' not in html
     assert html.count("<script") == 2  # the page's own: its JSON settings and its script file
+
+
+@pytest.mark.django_db
+def test_the_volunteer_page_sends_security_headers(client) -> None:
+    dataset = DatasetFactory()
+    ImageFactory(dataset=dataset)
+    StudyFactory(slug="headers", datasets=[dataset])
+    response = client.get("/s/headers/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"

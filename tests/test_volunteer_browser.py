@@ -113,7 +113,7 @@ def test_pair_mode_on_a_phone_with_timed_exposure_and_taps(
             wait_for_trial(page, index, 3)
             frames = page.locator(".stage .frame")
             assert frames.count() == 2
-            page.wait_for_function("document.querySelectorAll('.frame.masked').length === 2")
+            page.wait_for_function("() => document.querySelectorAll('.frame.masked').length === 2")
             if index == 0:
                 page.screenshot(path=str(ARTIFACTS / "volunteer-pair-phone.png"))
                 box = frames.first.bounding_box()

@@ -1,6 +1,9 @@
 """The volunteer page. It carries the study's texts and settings only: every trial arrives later
 through the participant API, so nothing in this HTML depends on which images a person sees."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -9,6 +12,30 @@ from django.views.decorators.http import require_GET
 
 from studyapp.models import Study
 from studyapp.text import render_markdown
+
+
+def _content_security_policy() -> str:
+    """Only the page's own script and styles run; images come from here or the media store."""
+    media = urlsplit(settings.MEDIA_URL)
+    image_sources = "'self'" + (f" {media.scheme}://{media.netloc}" if media.netloc else "")
+    endpoint = urlsplit(getattr(settings, "AWS_S3_ENDPOINT_URL", "") or "")
+    if settings.S3_BUCKET and endpoint.netloc:
+        image_sources += f" {endpoint.scheme}://{endpoint.netloc}"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {image_sources}",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = _content_security_policy()
 
 
 @require_GET
@@ -27,7 +54,7 @@ def volunteer_page(request: HttpRequest, slug: str) -> HttpResponse:
         "nextUrl": reverse("api:participant-next", args=["00000000-0000-0000-0000-000000000000"]),
         "responseUrl": reverse("api:trial-response", args=["00000000-0000-0000-0000-000000000000"]),
     }
-    return render(
+    response = render(
         request,
         "studyapp/volunteer.html",
         {
@@ -37,3 +64,5 @@ def volunteer_page(request: HttpRequest, slug: str) -> HttpResponse:
             "config": config,
         },
     )
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
