@@ -1,0 +1,97 @@
+"""Image transforms of the two published recipes, and the display variant volunteers see.
+
+LAION (SD-1.4 classifier): resize 256 -> random crop 224, flips, brightness/contrast, affine,
+rotation, coarse dropout; eval: resize 256 -> centre crop 224.
+CNNDetection (Wang et al. 2020): resize 256, Gaussian blur sigma ~ U[0, 3] with probability p,
+JPEG quality ~ U{30..100} with probability p, random crop 224, horizontal flip; eval: centre crop
+224 of the image as it is.
+
+All random choices draw from torch's generator, which the dataset seeds per sample, so an
+augmented epoch is the same whether or not training was resumed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+from detector.recipes import DataSpec
+
+Transform = Callable[[Image.Image], torch.Tensor]
+
+# The display variants studyapp renders (studyapp/imaging.py): long side scaled to the display
+# size with bicubic filtering, then JPEG with these settings. Scoring at a display size must see
+# these very pixels.
+VARIANT_QUALITY = 90
+_VARIANT_RESAMPLING = Image.Resampling.BICUBIC
+
+
+def train_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
+    resize = _resize(spec)
+    if spec.transforms == "laion":
+        steps = [
+            *resize,
+            v2.RandomCrop(spec.crop, pad_if_needed=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            v2.ColorJitter(brightness=0.2, contrast=0.2),
+            v2.RandomAffine(degrees=0, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=5),
+            v2.RandomRotation(15),
+            *_to_float(mean, std),
+            # coarse dropout: a few small holes filled with the mean colour (0 once normalised)
+            *[v2.RandomErasing(p=0.5, scale=(0.01, 0.04), value=0) for _ in range(4)],
+        ]
+    else:
+        # sigma ~ U[0, 3]: torchvision needs sigma > 0 and a fixed kernel covering +-3 sigma
+        blur = v2.GaussianBlur(kernel_size=19, sigma=(1e-3, 3.0))
+        steps = [
+            *resize,
+            v2.RandomApply([blur], p=spec.blur_jpeg_prob),
+            v2.RandomApply([v2.JPEG(quality=(30, 100))], p=spec.blur_jpeg_prob),
+            v2.RandomCrop(spec.crop, pad_if_needed=True),
+            v2.RandomHorizontalFlip(),
+            *_to_float(mean, std),
+        ]
+    return v2.Compose([v2.ToImage(), *steps])
+
+
+def eval_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
+    # CNNDetection evaluates on the image as it is; LAION resizes first
+    resize = _resize(spec) if spec.transforms == "laion" else []
+    return v2.Compose([v2.ToImage(), *resize, v2.CenterCrop(spec.crop), *_to_float(mean, std)])
+
+
+def display_variant(
+    image: Image.Image, size: int, *, quality: int = VARIANT_QUALITY
+) -> Image.Image:
+    """The image as a volunteer sees it at display size `size`: resized, JPEG re-encoded."""
+    scale = size / max(image.width, image.height)
+    width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+    if (width, height) != image.size:
+        image = image.resize((width, height), _VARIANT_RESAMPLING, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    image.save(
+        buffer,
+        format="JPEG",
+        quality=quality,
+        subsampling="4:2:0",
+        optimize=False,
+        progressive=False,
+    )
+    buffer.seek(0)
+    with Image.open(buffer) as encoded:
+        return encoded.convert("RGB")
+
+
+def _resize(spec: DataSpec) -> list[v2.Transform]:
+    if not spec.resize:
+        return []
+    return [v2.Resize(spec.resize, interpolation=v2.InterpolationMode.BICUBIC, antialias=True)]
+
+
+def _to_float(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
+    return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=list(mean), std=list(std))]
