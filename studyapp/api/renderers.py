@@ -17,7 +17,7 @@ from rest_framework.renderers import BaseRenderer
 
 ROWS_PER_CHUNK = 500
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_encode = json.JSONEncoder(allow_nan=False).encode
 
 
 def _batches(rows: Iterable[dict]) -> Iterator[list[dict]]:

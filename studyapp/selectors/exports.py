@@ -62,9 +62,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db.models import Count, Q, Sum
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import filepath_to_uri
 
 from studyapp.models import DetectorRun, ImageVariant, Response, Score, Study, Trial
 from studyapp.selectors.pool import study_pool
@@ -177,13 +178,13 @@ def labelled_set_rows(
     *,
     include_simulated: bool = False,
     size: int | None = None,
-    url: Callable[[str], str] = default_storage.url,
+    url: Callable[[str], str] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[dict]:
     """Yields the study's labelled-set rows (fields: `LABELLED_SET_FIELDS`).
 
     `size` keeps one display size only; `url` turns a variant's storage name into the row's
-    `url` (the storage's URL by default; the API makes it absolute).
+    `url` (by default `storage_url_maker()`: the storage's URL; the API makes it absolute).
     """
     for entry in labelled_set_entries(
         study, include_simulated=include_simulated, size=size, url=url, chunk_size=chunk_size
@@ -196,7 +197,7 @@ def labelled_set_entries(
     *,
     include_simulated: bool = False,
     size: int | None = None,
-    url: Callable[[str], str] = default_storage.url,
+    url: Callable[[str], str] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[LabelledSetEntry]:
     """`labelled_set_rows`, each row with the storage names of its variant and original files.
@@ -204,6 +205,7 @@ def labelled_set_entries(
     Four queries, read side by side in image order: the variants (with their images), the
     votes on each side of a trial (grouped by image and size in the database) and the scores.
     """
+    url = url or storage_url_maker()
     sizes = _sizes(study, size)
     pool = study_pool(study).values("pk")
     variants = (
@@ -378,6 +380,15 @@ def responses_rows(
             "simulated": row[15],
             "created": row[16].isoformat(),
         }
+
+
+def storage_url_maker() -> Callable[[str], str]:
+    """`default_storage.url`, with plain local files' URLs built without urljoin (a third of an
+    export's time went there)."""
+    if default_storage.__class__ is FileSystemStorage:  # exactly: a subclass may override url()
+        base_url = default_storage.base_url  # always ends with "/"
+        return lambda name: base_url + filepath_to_uri(name).lstrip("/")
+    return default_storage.url
 
 
 def participant_pseudonym(token: object) -> str:

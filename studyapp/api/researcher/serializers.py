@@ -3,13 +3,13 @@ the views stream without them; here they document the rows in the OpenAPI schema
 
 from collections.abc import Callable
 
-from django.core.files.storage import default_storage
 from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from studyapp.models import Image, ImageVariant, Study, Trial
 from studyapp.models.images import Label, Split
+from studyapp.selectors.exports import storage_url_maker
 
 MAX_INT = 2**31 - 1
 
@@ -18,9 +18,10 @@ def absolute_url_maker(request: Request) -> Callable[[str], str]:
     """Turns storage names into absolute URLs for this request's host (object storage already
     gives absolute ones)."""
     origin = request.build_absolute_uri("/")[:-1]
+    stored_url = storage_url_maker()
 
     def absolute_url(name: str) -> str:
-        url = default_storage.url(name)
+        url = stored_url(name)
         return origin + url if url.startswith("/") else request.build_absolute_uri(url)
 
     return absolute_url

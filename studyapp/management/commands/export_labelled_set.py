@@ -17,6 +17,7 @@ from studyapp.selectors.exports import (
     labelled_set_entries,
     labelled_set_flat_rows,
     labelled_set_runs,
+    storage_url_maker,
 )
 
 _RENDERERS = {renderer.format: renderer for renderer in EXPORT_RENDERERS}
@@ -131,9 +132,10 @@ def _copy(name: str, destination: Path) -> None:
 
 def _url_maker(base_url: str):
     base = base_url.rstrip("/")
+    stored_url = storage_url_maker()
 
     def url(name: str) -> str:
-        stored = default_storage.url(name)
+        stored = stored_url(name)
         return base + stored if base and stored.startswith("/") else stored
 
     return url
