@@ -1,5 +1,6 @@
 """Round trip: a labelled-set JSONL export (from the command, or from the API with its URLs) is a
-manifest that `import_images` takes into a fresh database, run as its own process."""
+manifest that `import_images` takes into a fresh database, run as its own process, and that the
+detector reads."""
 
 import hashlib
 import json
@@ -15,6 +16,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
+from detector.manifest import read_manifest
 from studyapp.models import Image, Study
 from studyapp.selectors.exports import LABELLED_SET_FIELDS
 from studyapp.services.imports import images_import
@@ -147,6 +149,15 @@ def test_by_default_each_row_names_its_variant_file_beside_the_export(
         )  # fmt: skip
     fresh = import_into_fresh_database(out, migrated_database, tmp_path)
     assert {sha: rest for sha, *rest in fresh} == {k: list(v) for k, v in expected.items()}
+    as_detector_reads_it = [
+        (row.path, row.file.read_bytes(), row.label, row.generator, row.category, row.split)
+        for row in read_manifest(out)
+    ]
+    assert as_detector_reads_it == [
+        (r["path"], (out.parent / r["path"]).read_bytes(), r["label"], r["generator"],
+         r["category"], r["split"])
+        for r in rows
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)
