@@ -8,7 +8,8 @@ An *item* is what a person judged and a classifier scored: one image at one disp
 mode), or one left/right pair at one display size (pair mode, where the participant picks the
 generated image and the classifier is right when it scores the generated one higher). The *unit*
 is what the bootstrap resamples on the image side: the image (all its sizes together) in single
-mode, the pair in pair mode. A pair's generator, category and native size are those of its generated image.
+mode, the pair in pair mode. A pair's generator, category and native size are those of its
+generated image.
 """
 
 from dataclasses import dataclass

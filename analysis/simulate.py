@@ -3,8 +3,8 @@
 Used by the tests (coverage of the intervals, recovery of known accuracies) and by
 `bench/analysis_scale.py`. People answer correctly with probability
 clip(acc[group] + a[participant] + b[image]), a and b uniform and centred, so the population
-accuracy of each generator (and of real images) is exactly the configured one; a classifier run answers
-correctly with its own probability per image and size, its score on the right side of 0.5.
+accuracy of each generator (and of real images) is exactly the configured one; a classifier run
+answers correctly with its own probability per image and size, its score on the right side of 0.5.
 """
 
 from dataclasses import dataclass, field
