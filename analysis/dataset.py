@@ -181,7 +181,7 @@ def _pair_trials(
     left = left.merge(table, on=["image", "size"], how="left", validate="many_to_one")
     right = right.merge(table, on=["image", "size"], how="left", validate="many_to_one")
     matched = (left["is_fake"].notna() & right["is_fake"].notna()).to_numpy()
-    matched &= (left["is_fake"] != right["is_fake"]).to_numpy()
+    matched = matched & (left["is_fake"] != right["is_fake"]).to_numpy()
     rows = chosen[matched]
     left, right = left[matched].reset_index(drop=True), right[matched].reset_index(drop=True)
     left_is_fake = left["is_fake"].to_numpy(bool)
