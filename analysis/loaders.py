@@ -75,13 +75,11 @@ def clean_responses(raw: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(n))
     out["participant"] = _text(raw["participant"]).astype("category")
     out["trial"] = _optional_text(raw, "trial")
-    out["kind"] = _lower(raw["kind"]).astype(pd.CategoricalDtype(["practice", "main", "attention"]))
+    out["kind"] = _categorical(raw["kind"], ("practice", "main", "attention"))
     out["image"] = _text(raw["image"])
     out["image_right"] = _optional_text(raw, "image_right")
     out["size"] = _int(raw["size"])
-    out["choice"] = _lower(raw["choice"]).astype(
-        pd.CategoricalDtype(["real", "fake", "left", "right"])
-    )
+    out["choice"] = _categorical(raw["choice"], ("real", "fake", "left", "right"))
     out["confidence"] = _int(raw["confidence"]) if "confidence" in raw else _empty_int(n)
     out["correct"] = _bool(raw["correct"]) if "correct" in raw else _empty_bool(n)
     out["rt_ms"] = _int(raw["rt_ms"]) if "rt_ms" in raw else _empty_int(n)
@@ -105,10 +103,11 @@ def clean_images(raw: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(n))
     for column in ("image", "url", "sha256", "generator", "category", "split", "path"):
         out[column] = _optional_text(raw, column)
-    out["label"] = _lower(raw["label"]).astype(pd.CategoricalDtype(["real", "fake"]))
-    if out["label"].isna().any():
-        bad = raw.loc[out["label"].isna().to_numpy(), "label"].iloc[0]
+    label = _lower(raw["label"])
+    if not label.isin(["real", "fake"]).all():
+        bad = raw.loc[~label.isin(["real", "fake"]).to_numpy(), "label"].iloc[0]
         raise AnalysisInputError(f"images: label must be real or fake, got {bad!r}")
+    out["label"] = label.astype(pd.CategoricalDtype(["real", "fake"]))
     for column in ("size", "width", "height", "bytes"):
         out[column] = _int(raw[column]) if column in raw else _empty_int(n)
     out["format"] = _optional_text(raw, "format").str.upper()
@@ -129,7 +128,7 @@ def _read_table(path: str | Path, *, text_columns: tuple[str, ...]) -> pd.DataFr
     if kind == ".csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     if kind in (".jsonl", ".ndjson", ".json"):
-        frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        frame = pd.read_json(path, lines=True, dtype=False)
         for column in text_columns:
             if column in frame:
                 frame[column] = frame[column].astype(object)
@@ -153,6 +152,12 @@ def _optional_text(raw: pd.DataFrame, column: str) -> pd.Series:
     if column in raw:
         return _text(raw[column])
     return pd.Series(np.nan, index=pd.RangeIndex(len(raw)), dtype="str")
+
+
+def _categorical(values: pd.Series, categories: tuple[str, ...]) -> pd.Series:
+    """Lower-cased categories; anything else becomes missing."""
+    text = _lower(values)
+    return text.where(text.isin(categories)).astype(pd.CategoricalDtype(list(categories)))
 
 
 def _lower(values: pd.Series) -> pd.Series:
