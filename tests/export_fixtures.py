@@ -41,11 +41,16 @@ def user(name: str, *, staff: bool = False, active: bool = True):
     )
 
 
-def token_client(account) -> APIClient:
-    """A client that authenticates as scripts do: `Authorization: Token <key>`."""
-    client = APIClient()
+def token_header(account) -> str:
+    """The Authorization header value scripts send: `Token <key>`."""
     token, _ = Token.objects.get_or_create(user=account)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return f"Token {token.key}"
+
+
+def token_client(account) -> APIClient:
+    """A client that authenticates as scripts do, with the account's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=token_header(account))
     return client
 
 
