@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -125,12 +126,17 @@ def _scoring_arguments(p: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.config, dict(_override(item) for item in args.set))
-    bar = tqdm(unit="batch", dynamic_ncols=True)
+    # under torchrun every rank runs this; rank 0 speaks for all
+    quiet = os.environ.get("RANK", "0") != "0"
+    bar = tqdm(unit="batch", dynamic_ncols=True, disable=quiet)
+    shown_epoch = 0
 
     def on_progress(progress: Progress) -> None:
-        if bar.total != progress.steps_per_epoch or bar.desc != f"epoch {progress.epoch}":
+        nonlocal shown_epoch
+        if progress.epoch != shown_epoch:
+            shown_epoch = progress.epoch
             bar.reset(total=progress.steps_per_epoch)
-            bar.set_description(f"epoch {progress.epoch}")
+            bar.set_description(f"epoch {progress.epoch}/{progress.epochs}")
         bar.update(progress.step - bar.n)
         postfix = {"loss": f"{progress.loss:.4f}", "lr": f"{progress.lr:.2e}"}
         if progress.val_accuracy is not None:
@@ -152,7 +158,8 @@ def _train(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    print(f"{result.epochs_completed} epochs; checkpoint {result.checkpoint}")
+    if not quiet:
+        print(f"{result.epochs_completed} epochs; checkpoint {result.checkpoint}")
     return 0
 
 

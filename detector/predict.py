@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+
+from detector.runtime import autocast_for
 
 
 def probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -24,15 +25,10 @@ def probabilities(logits: torch.Tensor) -> torch.Tensor:
 
 
 def p_fake_of(probs: torch.Tensor, classes: tuple[str, ...]) -> torch.Tensor:
-    """Probability that the image is generated: everything but the "real" class."""
+    """Probability that the image is generated: the "fake" class, or all but "real" (N-way)."""
+    if "fake" in classes:
+        return probs[:, classes.index("fake")]
     return 1 - probs[:, classes.index("real")]
-
-
-def autocast_for(device: torch.device, precision: str):
-    """bf16 autocast on GPUs when the recipe asks for it; CPUs run fp32."""
-    if device.type == "cuda" and precision == "bf16":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
 
 
 def predict(

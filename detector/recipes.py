@@ -58,6 +58,7 @@ class TrainSpec:
     accumulate: int = 1  # batches per optimiser step
     precision: Literal["bf16", "fp32"] = "bf16"  # bf16 autocast applies on GPUs; CPUs run fp32
     channels_last: bool = True
+    threads: int = 0  # CPU threads for tensor maths, in training and scoring; 0 = torch's default
     seed: int = 0
 
 
@@ -244,6 +245,7 @@ def _check_meaning(recipe: Recipe, origin: str) -> None:
         (0 < train.plateau_factor < 1, "train.plateau_factor", "must be within (0, 1)"),
         (train.plateau_patience >= 0, "train.plateau_patience", "must be >= 0"),
         (train.accumulate >= 1, "train.accumulate", "must be >= 1"),
+        (train.threads >= 0, "train.threads", "must be >= 0 (0 = torch's default)"),
     ]
     for ok, key, message in rules:
         if not ok:

@@ -21,6 +21,7 @@ from detector.manifest import read_manifest
 from detector.model import Detector, build_model
 from detector.predict import p_fake_of, predict
 from detector.recipes import Recipe, recipe_from_dict
+from detector.runtime import cpu_threads, pick_device
 from detector.transforms import eval_transform
 
 
@@ -69,7 +70,7 @@ def score(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[ScoreRow]:
     """Scores every image of the manifest (or of its `split`); `on_progress(done, total)`."""
-    run_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_device = pick_device(device)
     loaded = load_model(checkpoint_path, device=run_device)
     rows = read_manifest(manifest_path, split=split)
     config = loaded.model.backbone.pretrained_cfg
@@ -88,18 +89,16 @@ def score(
         if on_progress is not None:
             on_progress(done, len(rows))
 
-    probs = torch.cat(
-        list(
-            predict(
-                loaded.model,
-                loader,
-                device=run_device,
-                precision=loaded.recipe.train.precision,
-                channels_last=loaded.recipe.train.channels_last,
-                on_batch=advance,
-            )
+    with cpu_threads(loaded.recipe.train.threads):
+        batches = predict(
+            loaded.model,
+            loader,
+            device=run_device,
+            precision=loaded.recipe.train.precision,
+            channels_last=loaded.recipe.train.channels_last,
+            on_batch=advance,
         )
-    )
+        probs = torch.cat(list(batches))
     p_fake = p_fake_of(probs, loaded.classes)
     return [
         ScoreRow(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ from detector.data import EpochSampler, ManifestDataset, make_loader
 from detector.errors import CheckpointError, ManifestError
 from detector.manifest import LABELS, ManifestRow, classes_for, read_manifest, target_of
 from detector.model import Detector, build_model
-from detector.predict import autocast_for, p_fake_of, predict
+from detector.predict import p_fake_of, predict
 from detector.recipes import Recipe
+from detector.runtime import autocast_for, cpu_threads, pick_device
 from detector.transforms import eval_transform, train_transform
 
 
@@ -76,9 +77,34 @@ def train(
     stays checkpointed). With `val_split` rows present, their accuracy is reported per epoch and
     drives the plateau schedule; otherwise the training loss does.
     """
-    out_dir = Path(out_dir)
-    rank, world_size, local_rank = _join_process_group()
-    run_device = _device(device, local_rank)
+    with _process_group(), cpu_threads(recipe.train.threads):
+        return _train(
+            recipe,
+            manifest_path,
+            Path(out_dir),
+            split=split,
+            val_split=val_split,
+            device=device,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            progress_interval_s=progress_interval_s,
+        )
+
+
+def _train(
+    recipe: Recipe,
+    manifest_path: str | Path,
+    out_dir: Path,
+    *,
+    split: str | None,
+    val_split: str | None,
+    device: str | None,
+    on_progress: Callable[[Progress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    progress_interval_s: float,
+) -> TrainResult:
+    rank, world_size, local_rank = _ranks()
+    run_device = pick_device(device, local_rank)
     spec = recipe.train
 
     rows = read_manifest(manifest_path)
@@ -239,18 +265,27 @@ def train(
     return TrainResult(checkpoint, epochs_completed, stopped, classes, tuple(history))
 
 
-def _join_process_group() -> tuple[int, int, int]:
-    """(rank, world size, local rank); joins torchrun's process group when there is one."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0"))
+@contextmanager
+def _process_group() -> Iterator[None]:
+    """Inside torchrun (WORLD_SIZE > 1), joins its process group for the run and leaves after."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1 or dist.is_initialized():
+        yield
+        return
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
-def _device(requested: str | None, local_rank: int) -> torch.device:
-    if requested:
-        return torch.device(requested)
-    return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+def _ranks() -> tuple[int, int, int]:
+    """(rank, world size, local rank), as torchrun sets them; one process otherwise."""
+    env = os.environ
+    return (
+        int(env.get("RANK", "0")),
+        int(env.get("WORLD_SIZE", "1")),
+        int(env.get("LOCAL_RANK", "0")),
+    )
 
 
 def _classes(recipe: Recipe, rows: list[ManifestRow]) -> tuple[str, ...]:
@@ -274,11 +309,11 @@ def _val_loader(recipe, rows, classes, mean, std):
 def _scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, *, plateau_on_val: bool):
     spec = recipe.train
     if spec.schedule == "onecycle":
+        total = spec.epochs * updates_per_epoch
+        # OneCycleLR divides by the warm-up's length in steps, which must not round to zero
+        warmup = min(max(spec.warmup, 2 / total), 0.5)
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=spec.lr,
-            total_steps=spec.epochs * updates_per_epoch,
-            pct_start=spec.warmup,
+            optimizer, max_lr=spec.lr, total_steps=total, pct_start=warmup
         )
     # CNNDetection: divide the rate by 10 when validation accuracy has not risen by 0.1% for
     # `patience` epochs
