@@ -35,7 +35,7 @@ class Options:
     mixed: bool = True
     mixed_method: str = "laplace"
     mixed_boot: int = 50
-    mixed_max_responses: int = 200_000
+    mixed_max_responses: int = 100_000
     gallery_size: int = 8
     gallery_min_responses: int = 3
     progress: bool = False
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--mixed-max-responses",
         type=int,
-        default=200_000,
+        default=100_000,
         metavar="N",
         help="fit the mixed model on a random subset of participants holding at most N "
         "responses (0 = all); the report says when a subset was used",
