@@ -9,7 +9,7 @@ report.html (self-contained), the figures as PNG and the gallery thumbnails.
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,7 @@ def run_analysis(
                     f"Fitted on a random subset of participants: {len(trials)} of "
                     f"{len(data.trials)} responses (--mixed-max-responses)."
                 )
-                mixed = type(mixed)(**{**mixed.__dict__, "note": (mixed.note + " " + note).strip()})
+                mixed = replace(mixed, note=f"{mixed.note} {note}".strip())
     say("auditing file facts")
     audits = _audits(images)
     for audit in audits:
@@ -169,7 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
             "participants are always left out; simulated participants unless "
             "--include-simulated."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=(
+            "Intervals come from a crossed bootstrap that resamples participants and images "
+            "together (Poisson weights per participant and per image); summary.csv's columns are "
+            "listed in the docstring of analysis/summary.py. Progress goes to stderr."
+        ),
     )
     source = parser.add_argument_group("input (either --study, or --responses and --images)")
     source.add_argument(
@@ -199,9 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1000,
         metavar="N",
-        help="crossed-bootstrap replicates for the intervals of accuracy, d′ and differences",
+        help="crossed-bootstrap replicates for the intervals of accuracy, d′ and differences "
+        "(default: %(default)s)",
     )
-    stats.add_argument("--seed", type=int, default=0, help="random seed (bootstrap, subsets, CV)")
+    stats.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of the bootstrap, subsets and cross-validation (default: %(default)s)",
+    )
     stats.add_argument(
         "--no-mixed", action="store_true", help="skip the mixed-effects logistic regression"
     )
@@ -210,14 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=METHODS,
         default="laplace",
         help="mixed-model fit: laplace (lme4 glmer nAGQ=0 equivalent, fast) or vb (statsmodels "
-        "BinomialBayesMixedGLM variational Bayes, slow on large studies)",
+        "BinomialBayesMixedGLM variational Bayes, slow on large studies) (default: %(default)s)",
     )
     stats.add_argument(
         "--mixed-boot",
         type=int,
         default=50,
         metavar="N",
-        help="crossed-bootstrap refits for the mixed model's intervals (0 = none)",
+        help="crossed-bootstrap refits for the mixed model's intervals, 0 for none "
+        "(default: %(default)s)",
     )
     stats.add_argument(
         "--mixed-max-responses",
@@ -225,18 +236,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=100_000,
         metavar="N",
         help="fit the mixed model on a random subset of participants holding at most N "
-        "responses (0 = all); the report says when a subset was used",
+        "responses, 0 for all; the report says when a subset was used (default: %(default)s)",
     )
     report = parser.add_argument_group("report")
     report.add_argument(
-        "--gallery-size", type=int, default=8, metavar="N", help="images per gallery list"
+        "--gallery-size",
+        type=int,
+        default=8,
+        metavar="N",
+        help="images per gallery list (default: %(default)s)",
     )
     report.add_argument(
         "--gallery-min-responses",
         type=int,
         default=3,
         metavar="N",
-        help="only images with at least N responses enter the gallery",
+        help="only images with at least N responses enter the gallery (default: %(default)s)",
     )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress messages or progress bars on stderr"

@@ -183,6 +183,18 @@ def test_pair_mode_reports_2afc_accuracy_and_dprime():
         assert 0.8 < row["clf_acc"] <= 1.0
 
 
+def test_without_confidence_the_human_auc_is_empty():
+    spec = StudySpec(n_participants=12, trials_per_participant=30, confidence_scale=None)
+    responses, images = simulate_study(spec, seed=4)
+    data = build_analysis_data(
+        clean_responses(responses), clean_images(images), include_simulated=True
+    )
+    assert not data.has_confidence
+    table = summarise(data, n_boot=50).table
+    assert table["human_auc"].isna().all()
+    assert np.isfinite(_row(table, "overall", "all")["human_dprime"])
+
+
 def test_native_size_buckets():
     width = pd.Series([200, 300, 512, 513, 2000, None], dtype="Int64")
     height = pd.Series([900, 256, 800, 1024, 1500, 100], dtype="Int64")
