@@ -257,7 +257,7 @@ def _method_name(method: str) -> str:
     return (
         "the Laplace approximation with fixed effects in the penalised IRLS step (lme4's "
         "`glmer(nAGQ = 0)`; a fast documented equivalent of statsmodels' "
-        "`BinomialBayesMixedGLM`, whose point estimates it matches)"
+        "`BinomialBayesMixedGLM`, whose point estimates it closely matches)"
     )
 
 
