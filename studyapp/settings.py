@@ -188,12 +188,17 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Where workers keep run files (manifests, cached variants, checkpoints in progress).
+BEHOLDER_WORK_DIR = Path(env.str("BEHOLDER_WORK_DIR", default=str(VAR_DIR / "work")))
+
 # Images: display variants every study draws from, and the import's safety limits.
 # Long side in px; add 1024 where studies need it (a 2x upscale of 512-px sources costs ~3x).
 BEHOLDER_VARIANT_SIZES = env.list("BEHOLDER_VARIANT_SIZES", cast=int, default=[256, 512])
 BEHOLDER_VARIANT_QUALITY = env.int("BEHOLDER_VARIANT_QUALITY", default=90)
 BEHOLDER_MAX_IMAGE_PIXELS = env.int("BEHOLDER_MAX_IMAGE_PIXELS", default=50_000_000)
 BEHOLDER_MAX_IMAGE_BYTES = env.int("BEHOLDER_MAX_IMAGE_BYTES", default=100 * 1024 * 1024)
+# Manifest lines that give a `url`: the whole download must finish within this many seconds.
+BEHOLDER_DOWNLOAD_TIMEOUT_S = env.float("BEHOLDER_DOWNLOAD_TIMEOUT_S", default=60.0)
 
 # Security: strict by default outside DEBUG; HTTPS settings can be relaxed for loopback runs.
 _https = env.bool("BEHOLDER_HTTPS", default=not DEBUG)

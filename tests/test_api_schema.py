@@ -1,7 +1,7 @@
 """The OpenAPI schema and its docs, and a schema-driven fuzz run (schemathesis) against a live
-server on loopback: every researcher operation, a bounded number of generated requests each
-(valid, then invalid), with a staff token; no response may be a 5xx or disagree with the schema
-(status, content type, headers, body)."""
+server on loopback: every operation (researcher and participant), a bounded number of generated
+requests each (valid, then invalid), with a staff token; no response may be a 5xx or disagree
+with the schema (status, content type, headers, body)."""
 
 import re
 import time
@@ -23,12 +23,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from studyapp.services.participants import participant_start
 from tests.export_fixtures import single_mode_study, token_header, user
 
 EXAMPLES_PER_OPERATION = 15  # per operation and per mode (valid data, then invalid data)
 SECONDS_PER_OPERATION = 20.0
-# The participant endpoints have their own tests; these are the researcher ones.
-RESEARCHER_PATHS = ("/api/v1/studies/", "/api/v1/images/")
 # What the acceptance asks: no server error, and every response as the schema documents it.
 CHECKS = [
     not_a_server_error,
@@ -62,22 +61,29 @@ def _fuzz(operation, mode: GenerationMode, fixed_path: dict, auth: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fuzzing_the_researcher_api_finds_no_server_error_and_no_schema_violation(
+def test_fuzzing_the_api_finds_no_server_error_and_no_schema_violation(
     live_server,
 ) -> None:
     scenario = single_mode_study()
     auth = token_header(user("fuzz-staff", staff=True))
+    study = scenario.study
+    # a participant of its own, on a study that still takes them
+    study.target_responses_per_image, study.trials_per_participant = None, 2
+    study.practice_trials = study.attention_checks = 0
+    study.save()
+    participant, _ = participant_start(study=study, consent=True)
     # Generated slugs and uuids would only ever find 404s: point paths at what exists.
-    known = {"slug": scenario.study.slug, "uuid": str(scenario.images["fake_a"].uuid)}
+    known = {
+        "slug": scenario.study.slug,
+        "uuid": str(scenario.images["fake_a"].uuid),
+        "token": str(participant.token),
+        "trial": str(participant.trials.get(index=0).uuid),
+    }
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/")
     failures, tried = [], []
 
     for result in schema.get_all_operations():
         operation = result.ok()
-        if not operation.path.startswith(RESEARCHER_PATHS) or operation.path.endswith(
-            "/participants"
-        ):
-            continue
         names = {parameter.name for parameter in operation.path_parameters}
         fixed_path = {name: value for name, value in known.items() if name in names}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
@@ -89,7 +95,8 @@ def test_fuzzing_the_researcher_api_finds_no_server_error_and_no_schema_violatio
             except (Exception, FailureGroup) as exc:  # collect all, then fail with every finding
                 failures.append(f"{operation.label} ({mode}): {exc}")
 
-    assert len(tried) == 2 * 6  # studies, one study, labelled set, responses, images, one image
+    # studies, one study, labelled set, responses, images, one image; start, next, response
+    assert len(tried) == 2 * 9
     assert not failures, "\n\n".join(failures)
 
 

@@ -14,7 +14,6 @@ import pytest
 from django.core.management import call_command
 
 from studyapp.models import Image
-from studyapp.services import imports
 from tests.imagefiles import write_image
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +73,7 @@ def test_url_lines_download_or_are_rejected_with_a_reason(
     file_server: str, tmp_path: Path, settings, monkeypatch
 ) -> None:
     settings.BEHOLDER_MAX_IMAGE_BYTES = LIMIT
-    monkeypatch.setattr(imports, "DOWNLOAD_TIMEOUT_S", 0.5)
+    settings.BEHOLDER_DOWNLOAD_TIMEOUT_S = 0.5
     lines = [
         {"url": f"{file_server}/ok.png?sig=secret", "label": "fake", "generator": "sd14"},
         {"url": f"{file_server}/missing.png", "label": "real"},

@@ -3,7 +3,7 @@ exposing nothing but that participant's own trials. The volunteer page uses them
 scripts and load tests."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
@@ -90,6 +90,10 @@ _Recorded = inline_serializer(
 )
 
 
+_Error = inline_serializer("ParticipantError", {"detail": serializers.CharField()})
+_INVALID = OpenApiResponse(description="Invalid request: the body names each bad field.")
+
+
 class ParticipantStartView(_ParticipantView):
     # A staff session may start a preview participant; anonymous volunteers need no session.
     authentication_classes = [SessionAuthentication]
@@ -97,7 +101,15 @@ class ParticipantStartView(_ParticipantView):
     throttle_scope = "participant_start"
 
     @extend_schema(
-        request=StartSerializer, responses={201: StartedSerializer, 200: StartedSerializer}
+        request=StartSerializer,
+        responses={
+            201: StartedSerializer,
+            200: OpenApiResponse(StartedSerializer, description="A known external id resumes."),
+            400: _INVALID,
+            404: OpenApiResponse(_Error, description="No such study."),
+            409: OpenApiResponse(_Error, description="The study is not open, or full."),
+            429: OpenApiResponse(_Error, description="Too many starts: try again later."),
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
         study = get_object_or_404(Study, slug=slug)
@@ -117,13 +129,30 @@ class ParticipantStartView(_ParticipantView):
 
 
 class NextTrialView(_ParticipantView):
-    @extend_schema(responses={200: _Next})
+    @extend_schema(
+        responses={
+            200: _Next,
+            404: OpenApiResponse(_Error, description="No such participant."),
+            409: OpenApiResponse(_Error, description="The study has closed."),
+        }
+    )
     def get(self, request: Request, token: str) -> Response:
         return Response(trial_next_for(token=token))
 
 
 class ResponseView(_ParticipantView):
-    @extend_schema(request=AnswerSerializer, responses={201: _Recorded, 200: _Recorded})
+    @extend_schema(
+        request=AnswerSerializer,
+        responses={
+            201: _Recorded,
+            200: OpenApiResponse(_Recorded, description="The same answer again: nothing changes."),
+            400: _INVALID,
+            404: OpenApiResponse(_Error, description="No such trial for this participant."),
+            409: OpenApiResponse(
+                _Error, description="Answered differently before, out of order, or study closed."
+            ),
+        },
+    )
     def post(self, request: Request, trial: str) -> Response:
         data = _valid(AnswerSerializer, request)
         token = data.pop("participant")

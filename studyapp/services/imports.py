@@ -25,7 +25,6 @@ from studyapp.errors import ImageRejected
 from studyapp.import_sources import Candidate, Defaults, Rejection, read_source
 from studyapp.models import Category, Dataset, Generator, Image, ImageVariant
 
-DOWNLOAD_TIMEOUT_S = 60.0
 _DOWNLOAD_CHUNK = 1024 * 1024
 
 
@@ -167,12 +166,13 @@ def _read_bytes(path: Path) -> bytes:
 
 def _download(url: str) -> bytes:
     """The body at `url`, or ImageRejected saying why not (HTTP error, unreachable, too large,
-    too slow: the whole download must finish within DOWNLOAD_TIMEOUT_S)."""
+    too slow: the whole download must finish within BEHOLDER_DOWNLOAD_TIMEOUT_S)."""
     limit = settings.BEHOLDER_MAX_IMAGE_BYTES
-    deadline = time.monotonic() + DOWNLOAD_TIMEOUT_S
+    seconds = settings.BEHOLDER_DOWNLOAD_TIMEOUT_S
+    deadline = time.monotonic() + seconds
     request = urllib.request.Request(url, headers={"User-Agent": "beholder-import"})
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=seconds) as response:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > limit:
                 raise ImageRejected(
@@ -191,10 +191,10 @@ def _download(url: str) -> bytes:
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            raise ImageRejected(f"download timed out after {DOWNLOAD_TIMEOUT_S:g} s") from None
+            raise ImageRejected(f"download timed out after {seconds:g} s") from None
         raise ImageRejected(f"download failed: {reason}") from None
     except TimeoutError:
-        raise ImageRejected(f"download timed out after {DOWNLOAD_TIMEOUT_S:g} s") from None
+        raise ImageRejected(f"download timed out after {seconds:g} s") from None
     except (OSError, http.client.HTTPException) as exc:
         raise ImageRejected(f"download failed: {exc}") from None
     return b"".join(chunks)
