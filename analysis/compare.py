@@ -18,7 +18,13 @@ import pandas as pd
 from analysis import figures
 from analysis.dataset import build_analysis_data
 from analysis.gallery import pick_gallery, write_thumbnails
-from analysis.loaders import AnalysisInputError, read_images, read_responses
+from analysis.loaders import (
+    AnalysisInputError,
+    clean_images,
+    clean_responses,
+    read_images,
+    read_responses,
+)
 from analysis.mixed import METHODS, fit_mixed_model
 from analysis.report import ReportInputs, build_blocks, write_html, write_markdown
 from analysis.shortcut import facts_from_files, shortcut_audit
@@ -283,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             from analysis._django import load_study
 
             responses, images = load_study(args.study, include_simulated=args.include_simulated)
+            responses, images = clean_responses(responses), clean_images(images)
             source = f"study `{args.study}` (database)"
         else:
             responses, images = read_responses(args.responses), read_images(args.images)
