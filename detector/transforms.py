@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from PIL import Image
+from torch import nn
 from torchvision.transforms import v2
 
 from detector.recipes import DataSpec
@@ -31,32 +32,50 @@ _VARIANT_RESAMPLING = Image.Resampling.BICUBIC
 
 
 def train_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
-    resize = _resize(spec)
     if spec.transforms == "laion":
-        steps = [
-            *resize,
-            v2.RandomCrop(spec.crop, pad_if_needed=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.ColorJitter(brightness=0.2, contrast=0.2),
-            v2.RandomAffine(degrees=0, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=5),
-            v2.RandomRotation(15),
-            *_to_float(mean, std),
-            # coarse dropout: a few small holes filled with the mean colour (0 once normalised)
-            *[v2.RandomErasing(p=0.5, scale=(0.01, 0.04), value=0) for _ in range(4)],
-        ]
-    else:
-        # sigma ~ U[0, 3]: torchvision needs sigma > 0 and a fixed kernel covering +-3 sigma
-        blur = v2.GaussianBlur(kernel_size=19, sigma=(1e-3, 3.0))
-        steps = [
-            *resize,
+        return v2.Compose(
+            [
+                v2.ToImage(),
+                *_resize(spec),
+                v2.RandomCrop(spec.crop, pad_if_needed=True),
+                v2.RandomHorizontalFlip(),
+                v2.RandomVerticalFlip(),
+                v2.ColorJitter(brightness=0.2, contrast=0.2),
+                v2.RandomAffine(degrees=0, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=5),
+                v2.RandomRotation(15),
+                *_to_float(mean, std),
+                # coarse dropout: a few small holes filled with the mean colour (0 once normalised)
+                *[v2.RandomErasing(p=0.5, scale=(0.01, 0.04), value=0) for _ in range(4)],
+            ]
+        )
+    # sigma ~ U[0, 3]: torchvision needs sigma > 0 and a fixed kernel covering +-3 sigma
+    blur = v2.GaussianBlur(kernel_size=19, sigma=(1e-3, 3.0))
+    return v2.Compose(
+        [
+            *_resize(spec),
+            # blur and JPEG work on the Pillow image, as CNNDetection's did
             v2.RandomApply([blur], p=spec.blur_jpeg_prob),
-            v2.RandomApply([v2.JPEG(quality=(30, 100))], p=spec.blur_jpeg_prob),
+            v2.RandomApply([RandomJPEG(30, 100)], p=spec.blur_jpeg_prob),
+            v2.ToImage(),
             v2.RandomCrop(spec.crop, pad_if_needed=True),
             v2.RandomHorizontalFlip(),
             *_to_float(mean, std),
         ]
-    return v2.Compose([v2.ToImage(), *steps])
+    )
+
+
+class RandomJPEG(nn.Module):
+    """Re-encode a Pillow image as JPEG with quality ~ U{low..high}, drawn from torch's RNG.
+
+    Pillow rather than torchvision's JPEG transform, whose codec torchvision has deprecated.
+    """
+
+    def __init__(self, low: int, high: int) -> None:
+        super().__init__()
+        self.low, self.high = low, high
+
+    def forward(self, image: Image.Image) -> Image.Image:
+        return _jpeg(image, quality=int(torch.randint(self.low, self.high + 1, ())))
 
 
 def eval_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
@@ -73,15 +92,13 @@ def display_variant(
     width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
     if (width, height) != image.size:
         image = image.resize((width, height), _VARIANT_RESAMPLING, reducing_gap=2.0)
+    return _jpeg(image, quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
+
+
+def _jpeg(image: Image.Image, **options) -> Image.Image:
+    """`image` as it comes back from a JPEG file written with `options`."""
     buffer = io.BytesIO()
-    image.save(
-        buffer,
-        format="JPEG",
-        quality=quality,
-        subsampling="4:2:0",
-        optimize=False,
-        progressive=False,
-    )
+    image.convert("RGB").save(buffer, format="JPEG", **options)
     buffer.seek(0)
     with Image.open(buffer) as encoded:
         return encoded.convert("RGB")

@@ -264,3 +264,46 @@ def test_torchrun_ddp_on_two_ranks_matches_one_process_with_their_joint_batch(
     assert [h["loss"] for h in ddp["history"]] == pytest.approx(
         [h["loss"] for h in single.history], abs=1e-5
     )
+
+
+def test_gradient_accumulation_matches_the_larger_batch(small_manifest, tmp_path):
+    # two accumulated batches of 16 make the same updates as one batch of 32 (LayerNorm has
+    # no batch statistics); only the summation order differs
+    halves = load_recipe(TINY, {"train.epochs": 2, "train.accumulate": 2})
+    whole = load_recipe(TINY, {"train.epochs": 2, "data.batch_size": 32})
+    a = checkpoints.load(train(halves, small_manifest, tmp_path / "a").checkpoint)["model"]
+    b = checkpoints.load(train(whole, small_manifest, tmp_path / "b").checkpoint)["model"]
+    for key, value in b.items():
+        torch.testing.assert_close(a[key], value, rtol=0, atol=1e-5)
+
+
+def test_plateau_schedule_follows_validation_accuracy(small_manifest, tmp_path):
+    rows = [json.loads(line) for line in small_manifest.read_text().splitlines()]
+    for row in rows[::4]:
+        row["split"] = "val"
+    manifest = tmp_path / "with_val.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    recipe = load_recipe(
+        TINY,
+        {
+            "train.epochs": 3,
+            "train.optimizer": "adam",
+            "train.schedule": "plateau",
+            "train.plateau_patience": 0,
+            "train.lr": 1e-3,
+        },
+    )
+    ends: list[Progress] = []
+    result = train(recipe, manifest, tmp_path / "run", on_progress=ends.append)
+    accuracies = [h["val_accuracy"] for h in result.history]
+    assert all(0 <= a <= 1 for a in accuracies)
+    assert [p.val_accuracy for p in ends if p.epoch_done] == accuracies
+    # patience 0: an epoch whose accuracy does not beat the best by 0.1% divides the rate by 10
+    # for the epochs after it
+    lr, best = 1e-3, -1.0
+    for entry, accuracy in zip(result.history, accuracies, strict=True):
+        assert entry["lr"] == pytest.approx(lr)
+        if accuracy > best + 1e-3:
+            best = accuracy
+        else:
+            lr /= 10
