@@ -59,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="recipe TOML, e.g. experiments/tiny_cpu.toml")
     p.add_argument("--manifest", required=True, help="JSONL manifest of labelled images")
     p.add_argument("--out", required=True, help="folder for checkpoints")
-    p.add_argument("--split", default="train", help="manifest split to train on (default train)")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="manifest split to train on (default train; 'all' for every row, e.g. a manifest "
+        "without splits)",
+    )
     p.add_argument(
         "--val-split",
         default="val",
@@ -151,7 +156,7 @@ def _train(args: argparse.Namespace) -> int:
             recipe,
             args.manifest,
             args.out,
-            split=args.split,
+            split=None if args.split == "all" else args.split,
             val_split=args.val_split,
             device=args.device,
             on_progress=on_progress,

@@ -309,9 +309,10 @@ def _val_loader(recipe, rows, classes, mean, std):
 def _scheduler(recipe: Recipe, optimizer, updates_per_epoch: int, *, plateau_on_val: bool):
     spec = recipe.train
     if spec.schedule == "onecycle":
-        total = spec.epochs * updates_per_epoch
-        # OneCycleLR divides by the warm-up's length in steps, which must not round to zero
-        warmup = min(max(spec.warmup, 2 / total), 0.5)
+        # OneCycleLR divides by each phase's length in steps: both must stay above zero, even
+        # for a run of one or two steps
+        total = max(spec.epochs * updates_per_epoch, 2)
+        warmup = max(spec.warmup, 1.5 / total)
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=spec.lr, total_steps=total, pct_start=warmup
         )

@@ -307,3 +307,18 @@ def test_plateau_schedule_follows_validation_accuracy(small_manifest, tmp_path):
             best = accuracy
         else:
             lr /= 10
+
+
+def test_cli_train_with_overrides_on_a_manifest_without_splits(small_manifest, tmp_path, capsys):
+    rows = [json.loads(line) for line in small_manifest.read_text().splitlines()][:20]
+    manifest = tmp_path / "unsplit.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "split": None}) + "\n" for r in rows))
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(TINY), "--manifest", str(manifest), "--out", str(out),
+            "--split", "all", "--set", "train.epochs=1", "--set", "model.head=nway"]  # fmt: skip
+    assert main(argv) == 0
+    assert "1 epochs; checkpoint" in capsys.readouterr().out
+    state = checkpoints.load(out / checkpoints.FINAL)
+    assert state["recipe"]["train"]["epochs"] == 1 and state["recipe"]["model"]["head"] == "nway"
+    assert main([*argv[:-4], "--set", "train.epochs=x y"]) == 2  # a bad value is named, not raised
+    assert "train.epochs" in capsys.readouterr().err
