@@ -71,6 +71,8 @@ if "DATABASE_URL" not in env:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'beholder.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, for the test database: worker processes started by tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     # WAL lets the web server and the worker read while the other writes, and commits without
     # an fsync each; IMMEDIATE transactions avoid "database is locked" on lock upgrades.
     DATABASES["default"]["OPTIONS"] = {

@@ -28,6 +28,7 @@ def _plain_http() -> None:
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.BEHOLDER_WORK_DIR = tmp_path / "work"
     settings.BEHOLDER_VARIANT_SIZES = [128, 256]
     return settings.MEDIA_ROOT
 

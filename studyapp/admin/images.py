@@ -3,6 +3,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from studyapp.admin.detection import train_on_datasets
 from studyapp.models import Category, Dataset, Generator, Image, ImageVariant
 
 
@@ -17,6 +18,7 @@ def variant_thumbnail(image: Image, height: int = 64) -> str:
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ["name", "source", "licence", "n_images", "n_real", "n_fake", "created"]
+    actions = [train_on_datasets]
     search_fields = ["name", "source", "notes"]
     readonly_fields = ["created"]
 

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from studyapp.admin.detection import score_studies
 from studyapp.errors import BeholderError
 from studyapp.models import Participant, Study
 from studyapp.selectors.progress import study_progress
@@ -21,7 +22,7 @@ class StudyAdmin(admin.ModelAdmin):
     raw_id_fields = ["practice_images"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["volunteer_links", "progress", "created", "updated"]
-    actions = ["open_studies", "close_studies"]
+    actions = ["open_studies", "close_studies", score_studies]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "volunteer_links"]}),
         ("Live progress", {"fields": ["progress"]}),

@@ -1,0 +1,357 @@
+"""Detector runs on the platform's own images: training from a filter, scoring a study.
+
+The detector sees exactly what volunteers see: it trains on, and scores, the display variants
+(re-encoded identically for real and generated images, so it cannot learn file-format
+shortcuts). Checkpoints go through Django storage after every epoch, so a run re-delivered to
+another worker resumes where the lost one stopped. Both services are idempotent: a finished run
+is not trained again, and scores are upserted, so re-running changes nothing.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from detector.errors import DetectorError
+from detector.evaluation import evaluate_scores
+from detector.recipes import load_recipe
+from detector.scoring import score
+from detector.training import Progress, train
+from studyapp.errors import BeholderError
+from studyapp.models import DetectorRun, Image, ImageVariant, Score, Study
+from studyapp.selectors.pool import study_pool
+
+log = logging.getLogger(__name__)
+
+RECIPES_DIR = settings.BASE_DIR / "experiments"
+WRITE_INTERVAL_S = 2.0  # progress and cancellation are read from / written to the DB this often
+SCORE_BATCH = 500
+
+
+class RunNotReady(BeholderError):
+    """Scoring needs a run that finished training."""
+
+    http_status = 409
+
+
+def recipe_names() -> list[str]:
+    return sorted(path.name for path in RECIPES_DIR.glob("*.toml"))
+
+
+def detector_run_create(
+    *, name: str, recipe: str, overrides: dict | None = None, training_filter: dict | None = None
+) -> DetectorRun:
+    """Creates a run and queues its training once the transaction commits."""
+    run = DetectorRun.objects.create(
+        name=name, recipe=recipe, overrides=overrides or {}, training_filter=training_filter or {}
+    )
+    transaction.on_commit(lambda: detector_run_enqueue(run=run))
+    return run
+
+
+def detector_run_enqueue(*, run: DetectorRun) -> None:
+    from studyapp.tasks import train_detector
+
+    result = train_detector.delay(run.pk)
+    DetectorRun.objects.filter(pk=run.pk).update(task_id=result.id)
+
+
+def detector_run_cancel(*, run: DetectorRun) -> None:
+    """Stops a queued or running run: the training loop checks between batches."""
+    from studyapp.celery import app
+
+    if run.status in (DetectorRun.Status.QUEUED, DetectorRun.Status.RUNNING):
+        run.status = DetectorRun.Status.CANCELLED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        if run.task_id:
+            app.control.revoke(run.task_id)
+
+
+def training_images(training_filter: dict) -> QuerySet[Image]:
+    """The images a filter selects for training, never one in a live study's pool (those are
+    the images people judge; a detector trained on them would be scored on its training set)."""
+    images = _filtered(training_filter).filter(
+        split__in=training_filter.get("splits", ["train", "val", ""])
+    )
+    for study in Study.objects.filter(status=Study.Status.LIVE):
+        images = images.exclude(pk__in=study_pool(study).values("pk"))
+    return images
+
+
+def detector_run_train(*, run_id: int) -> None:
+    """Trains the run (resuming from its last checkpoint), evaluates it on the held-out test
+    split and stores the final checkpoint. Permanent errors end the run as failed."""
+    run = DetectorRun.objects.get(pk=run_id)
+    if run.status not in (DetectorRun.Status.QUEUED, DetectorRun.Status.RUNNING):
+        log.info("run %s is %s: nothing to do", run.name, run.status)
+        return
+    DetectorRun.objects.filter(pk=run.pk).update(
+        status=DetectorRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    try:
+        recipe = load_recipe(RECIPES_DIR / run.recipe, run.overrides)
+        workdir = _workdir(run)
+        size = run.training_filter.get("size") or _training_size(recipe.data.crop)
+        manifest, _ = _write_manifest(
+            workdir / "train.jsonl",
+            training_images(run.training_filter),
+            size,
+            default_split="train",
+        )
+        resumed = _restore_last_checkpoint(run, workdir / "train")
+        if resumed:
+            log.info("run %s: resuming from epoch %d", run.name, resumed)
+            _set_progress(run, {"resumed_from_epoch": resumed})
+        reporter = _ProgressReporter(run)
+        result = train(
+            recipe,
+            manifest,
+            workdir / "train",
+            on_progress=reporter,
+            should_stop=_cancel_check(run),
+        )
+        if result.stopped:
+            log.info("run %s cancelled after %d epochs", run.name, result.epochs_completed)
+            return
+        metrics = _evaluate(result.checkpoint, run, size, workdir)
+        with result.checkpoint.open("rb") as handle:
+            stored = _store(f"checkpoints/{_run_key(run)}/model.pt", handle)
+    except DetectorError as exc:
+        _fail(run, str(exc))
+        return
+    DetectorRun.objects.filter(pk=run.pk).update(
+        status=DetectorRun.Status.SUCCEEDED,
+        checkpoint=stored,
+        metrics=metrics,
+        finished_at=timezone.now(),
+    )
+    log.info("run %s succeeded", run.name)
+
+
+def detector_run_score(*, run_id: int, study_id: int) -> int:
+    """Scores every variant the study shows (pool, practice and attention-check images, at each
+    display size) and upserts one Score per run × image × size. Returns the number of scores."""
+    run = DetectorRun.objects.get(pk=run_id)
+    study = Study.objects.get(pk=study_id)
+    if run.status != DetectorRun.Status.SUCCEEDED or not run.checkpoint:
+        raise RunNotReady(f"run {run.name} has not finished training ({run.status})")
+    workdir = _workdir(run)
+    checkpoint = _local_file(run.checkpoint.name, workdir / "model.pt")
+    shown = Image.objects.filter(
+        Q(pk__in=study_pool(study).values("pk"))
+        | Q(pk__in=study.practice_images.values("pk"))
+        | Q(dataset__in=study.datasets.all(), attention_check=True)
+    )
+    total = 0
+    for size in study.display_sizes:
+        manifest, image_of = _write_manifest(
+            workdir / f"score-{study.slug}-{size}.jsonl", shown, size
+        )
+        rows = score(checkpoint, manifest, workers=0)
+        scores = [
+            Score(
+                run=run,
+                image_id=image_of[row.path],
+                size=size,
+                p_fake=row.p_fake,
+                class_probs=dict(row.probs) if len(row.probs) > 2 else None,
+            )
+            for row in rows
+        ]
+        for start in range(0, len(scores), SCORE_BATCH):
+            with transaction.atomic():
+                Score.objects.bulk_create(
+                    scores[start : start + SCORE_BATCH],
+                    update_conflicts=True,
+                    unique_fields=["run", "image", "size"],
+                    update_fields=["p_fake", "class_probs"],
+                )
+        total += len(scores)
+    log.info("run %s scored %d variants of study %s", run.name, total, study.slug)
+    return total
+
+
+def _training_size(crop: int) -> int:
+    """The smallest display size the recipe's input crop fits in: the cheapest variant to
+    decode that needs no further upsampling."""
+    sizes = sorted(settings.BEHOLDER_VARIANT_SIZES)
+    return next((size for size in sizes if size >= crop), sizes[-1])
+
+
+def _filtered(training_filter: dict) -> QuerySet[Image]:
+    images = Image.objects.filter(attention_check=False)
+    if training_filter.get("datasets"):
+        images = images.filter(dataset__name__in=training_filter["datasets"])
+    if training_filter.get("generators"):
+        images = images.filter(
+            Q(label="real") | Q(generator__name__in=training_filter["generators"])
+        )
+    if training_filter.get("categories"):
+        images = images.filter(category__name__in=training_filter["categories"])
+    return images
+
+
+def _write_manifest(
+    path: Path, images: QuerySet[Image], size: int, *, default_split: str | None = None
+) -> tuple[Path, dict[str, int]]:
+    """A detector manifest of the images' variants at `size`, as local files; also each
+    manifest path's image id."""
+    variants = ImageVariant.objects.filter(image__in=images, size=size).select_related(
+        "image__generator", "image__category"
+    )
+    cache = path.parent / "files"
+    lines, image_of = [], {}
+    for variant in variants.order_by("image_id"):
+        image = variant.image
+        local = str(_local_file(variant.file.name, cache / Path(variant.file.name).name))
+        image_of[local] = image.pk
+        row = {
+            "path": local,
+            "label": image.label,
+            "generator": image.generator.name if image.generator else None,
+            "category": image.category.name if image.category else None,
+            "split": image.split or default_split,
+        }
+        lines.append(json.dumps(row))
+    if not lines:
+        raise DetectorError(f"no images with {size}px variants match this run's filter")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path, image_of
+
+
+def _local_file(name: str, cache_path: Path) -> Path:
+    """A storage file as a local path: the file itself on local storage, else a cached copy."""
+    try:
+        return Path(default_storage.path(name))
+    except NotImplementedError:  # object storage
+        if not cache_path.exists():
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            with default_storage.open(name, "rb") as source:
+                partial = cache_path.with_suffix(".partial")
+                partial.write_bytes(source.read())
+                partial.replace(cache_path)
+        return cache_path
+
+
+def _store(name: str, handle) -> str:
+    """Saves under exactly `name`, replacing what was there."""
+    default_storage.delete(name)
+    return default_storage.save(name, File(handle))
+
+
+def _run_key(run: DetectorRun) -> str:
+    """Folder name of a run's files: the pk keeps a deleted run's leftovers from a new one."""
+    return f"{run.pk}-{run.name}"
+
+
+def _workdir(run: DetectorRun) -> Path:
+    path = Path(settings.BEHOLDER_WORK_DIR) / "runs" / _run_key(run)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _restore_last_checkpoint(run: DetectorRun, train_dir: Path) -> int:
+    """Brings the stored last-epoch checkpoint here if this machine lacks it; returns how many
+    epochs it holds (0 when the run starts afresh)."""
+    from detector import checkpoints
+
+    local = train_dir / checkpoints.LAST
+    stored = f"checkpoints/{_run_key(run)}/{checkpoints.LAST}"
+    if not local.exists() and default_storage.exists(stored):
+        train_dir.mkdir(parents=True, exist_ok=True)
+        with default_storage.open(stored, "rb") as source:
+            partial = local.with_suffix(".partial")
+            partial.write_bytes(source.read())
+            partial.replace(local)
+    return checkpoints.load(local)["epoch"] if local.exists() else 0
+
+
+class _ProgressReporter:
+    """Writes progress to the run at a sensible rate, and each finished epoch's checkpoint to
+    storage so that another worker can resume."""
+
+    def __init__(self, run: DetectorRun) -> None:
+        self.run = run
+        self.last_write = 0.0
+        self.history = {h["epoch"]: h for h in run.progress.get("history", [])}
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if progress.epoch_done:
+            from detector import checkpoints
+
+            self.history[progress.epoch] = {
+                "epoch": progress.epoch,
+                "loss": progress.loss,
+                "val_accuracy": progress.val_accuracy,
+            }
+            last = _workdir(self.run) / "train" / checkpoints.LAST
+            with last.open("rb") as handle:
+                _store(f"checkpoints/{_run_key(self.run)}/{checkpoints.LAST}", handle)
+        elif now - self.last_write < WRITE_INTERVAL_S:
+            return
+        self.last_write = now
+        fields = asdict(progress)
+        fields["history"] = [self.history[e] for e in sorted(self.history)]
+        _set_progress(self.run, fields)
+
+
+def _set_progress(run: DetectorRun, fields: dict) -> None:
+    run.progress = {**run.progress, **fields}
+    DetectorRun.objects.filter(pk=run.pk).update(progress=run.progress)
+
+
+def _cancel_check(run: DetectorRun) -> Callable[[], bool]:
+    last = {"at": 0.0, "cancelled": False}
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if now - last["at"] >= WRITE_INTERVAL_S:
+            last["at"] = now
+            status = DetectorRun.objects.filter(pk=run.pk).values_list("status", flat=True).get()
+            last["cancelled"] = status == DetectorRun.Status.CANCELLED
+        return last["cancelled"]
+
+    return should_stop
+
+
+def _evaluate(checkpoint: Path, run: DetectorRun, size: int, workdir: Path) -> dict:
+    """The CNNDetection-style table on the held-out test split of the run's images."""
+    test_images = _filtered(run.training_filter).filter(split="test")
+    if not test_images.exists():
+        return {"note": "no test split to evaluate on"}
+    manifest, _ = _write_manifest(workdir / "test.jsonl", test_images, size)
+    table = evaluate_scores(score(checkpoint, manifest, workers=0))
+    return {
+        "size": size,
+        "threshold": table.threshold,
+        "rows": [asdict(row) for row in table.rows],
+        "attribution_accuracy": table.attribution_accuracy,
+    }
+
+
+def _fail(run: DetectorRun, error: str) -> None:
+    log.warning("run %s failed: %s", run.name, error)
+    DetectorRun.objects.filter(pk=run.pk).update(
+        status=DetectorRun.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def study_score_enqueue(*, run: DetectorRun, study: Study) -> None:
+    """Queues scoring of every variant the study shows with the run's detector."""
+    from studyapp.tasks import score_images
+
+    if run.status != DetectorRun.Status.SUCCEEDED:
+        raise RunNotReady(f"run {run.name} has not finished training ({run.status})")
+    transaction.on_commit(lambda: score_images.delay(run.pk, study.pk))
