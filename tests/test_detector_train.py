@@ -104,27 +104,10 @@ def test_scoring_at_a_display_size_sees_the_display_variant(trained, sample, tmp
 
 
 def test_cli_score_and_evaluate(trained, sample, tmp_path, capsys):
-    checkpoint = str(trained[0].checkpoint)
     out = tmp_path / "scores.csv"
-    manifest = str(sample.manifest_path)
-    assert (
-        main(
-            [
-                "score",
-                "--checkpoint",
-                checkpoint,
-                "--manifest",
-                manifest,
-                "--split",
-                "test",
-                "--workers",
-                "0",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    source = ["--checkpoint", str(trained[0].checkpoint), "--manifest", str(sample.manifest_path),
+              "--split", "test", "--workers", "0"]  # fmt: skip
+    assert main(["score", *source, "--out", str(out)]) == 0
     with out.open() as file:
         written = list(csv.DictReader(file))
     assert len(written) == sample.by_split["test"]
@@ -133,22 +116,7 @@ def test_cli_score_and_evaluate(trained, sample, tmp_path, capsys):
 
     assert main(["evaluate", "--scores", str(out)]) == 0
     from_csv = capsys.readouterr().out
-    assert (
-        main(
-            [
-                "evaluate",
-                "--checkpoint",
-                checkpoint,
-                "--manifest",
-                manifest,
-                "--split",
-                "test",
-                "--workers",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert main(["evaluate", *source]) == 0
     direct = capsys.readouterr().out
     assert from_csv.splitlines()[-5:] == direct.splitlines()[-5:]
     assert "standin-upsample-checkerboard" in direct
