@@ -38,6 +38,9 @@ class ModelSpec:
 class DataSpec:
     transforms: Literal["laion", "cnndetection"] = "laion"
     resize: int = 256  # shorter side before cropping; 0 = keep the native size
+    # LAION resizes before evaluating too; CNNDetection evaluates the image as it is, unless this
+    # asks otherwise (for inputs of any size: the platform's display variants, say).
+    eval_resize: bool = False
     crop: int = 224
     blur_jpeg_prob: float = 0.0  # cnndetection: probability of Gaussian blur, and of JPEG
     batch_size: int = 32

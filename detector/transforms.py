@@ -80,7 +80,7 @@ class RandomJPEG(nn.Module):
 
 def eval_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
     # CNNDetection evaluates on the image as it is; LAION resizes first
-    resize = _resize(spec) if spec.transforms == "laion" else []
+    resize = _resize(spec) if spec.transforms == "laion" or spec.eval_resize else []
     return v2.Compose([v2.ToImage(), *resize, v2.CenterCrop(spec.crop), *_to_float(mean, std)])
 
 

@@ -60,7 +60,6 @@ def test_training_then_scoring_a_study_twice_changes_nothing(sample) -> None:
         name="tiny",
         recipe="tiny_cpu.toml",
         training_filter={"datasets": ["sample"]},
-        overrides={"data.crop": 128},
     )
 
     detector_run_train(run_id=run.pk)

@@ -49,6 +49,16 @@ def test_cnndetection_evaluation_keeps_the_native_pixels(photo):
     np.testing.assert_allclose(out.permute(1, 2, 0).numpy(), native, atol=1e-6)
 
 
+def test_eval_resize_makes_any_input_size_look_alike(photo):
+    spec = DataSpec(transforms="cnndetection", resize=64, eval_resize=True, crop=64)
+    transform = eval_transform(spec, (0, 0, 0), (1, 1, 1))
+    small = transform(photo.resize((128, 96), Image.Resampling.BICUBIC))
+    large = transform(photo.resize((512, 384), Image.Resampling.BICUBIC))
+    assert small.shape == large.shape == (3, 64, 64)
+    # both are the photo at 85x64, centre-cropped: close, whatever size they came in at
+    assert (small - large).abs().mean() < 0.05
+
+
 def test_cnndetection_blur_and_jpeg_change_pixels_only_when_drawn(photo):
     square = photo.crop((0, 0, 300, 300))  # a 300 px crop of it can only be flipped or not
 

@@ -108,10 +108,10 @@ def detector_run_train(*, run_id: int) -> None:
             size,
             default_split="train",
         )
-        resumed = _restore_last_checkpoint(run, workdir / "train")
-        if resumed:
-            log.info("run %s: resuming from epoch %d", run.name, resumed)
-            _set_progress(run, {"resumed_from_epoch": resumed})
+        done = _restore_last_checkpoint(run, workdir / "train")
+        if done:
+            log.warning("run %s: resuming after epoch %d from its last checkpoint", run.name, done)
+            _set_progress(run, {"resumed_after_epoch": done})
         reporter = _ProgressReporter(run)
         result = train(
             recipe,
