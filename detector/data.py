@@ -15,7 +15,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from detector.manifest import ManifestRow
-from detector.transforms import Transform, display_variant
+from detector.transforms import Transform
+from detector.variants import display_variant
 
 
 class ManifestDataset(Dataset):

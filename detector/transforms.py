@@ -1,4 +1,4 @@
-"""Image transforms of the two published recipes, and the display variant volunteers see.
+"""Image transforms of the two published recipes (the display variant is in `variants`).
 
 LAION (SD-1.4 classifier): resize 256 -> random crop 224, flips, brightness/contrast, affine,
 rotation, coarse dropout; eval: resize 256 -> centre crop 224.
@@ -23,12 +23,6 @@ from torchvision.transforms import v2
 from detector.recipes import DataSpec
 
 Transform = Callable[[Image.Image], torch.Tensor]
-
-# The display variants studyapp renders (studyapp/imaging.py): long side scaled to the display
-# size with bicubic filtering, then JPEG with these settings. Scoring at a display size must see
-# these very pixels.
-VARIANT_QUALITY = 90
-_VARIANT_RESAMPLING = Image.Resampling.BICUBIC
 
 
 def train_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) -> Transform:
@@ -82,17 +76,6 @@ def eval_transform(spec: DataSpec, mean: Sequence[float], std: Sequence[float]) 
     # CNNDetection evaluates on the image as it is; LAION resizes first
     resize = _resize(spec) if spec.transforms == "laion" or spec.eval_resize else []
     return v2.Compose([v2.ToImage(), *resize, v2.CenterCrop(spec.crop), *_to_float(mean, std)])
-
-
-def display_variant(
-    image: Image.Image, size: int, *, quality: int = VARIANT_QUALITY
-) -> Image.Image:
-    """The image as a volunteer sees it at display size `size`: resized, JPEG re-encoded."""
-    scale = size / max(image.width, image.height)
-    width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-    if (width, height) != image.size:
-        image = image.resize((width, height), _VARIANT_RESAMPLING, reducing_gap=2.0)
-    return _jpeg(image, quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
 
 
 def _jpeg(image: Image.Image, **options) -> Image.Image:

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
+from detector.variants import encode_variant
 from studyapp.errors import ImageRejected
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"})
-VARIANT_FORMAT = "JPEG"
-VARIANT_EXTENSION = "jpg"
-# Bicubic, as timm's ConvNeXt preprocessing uses; reducing_gap makes large downscales cheap.
-VARIANT_RESAMPLING = Image.Resampling.BICUBIC
 _BACKGROUND = (255, 255, 255)
 _SRGB = ImageCms.createProfile("sRGB")
 
@@ -71,26 +68,10 @@ def decode(data: bytes, *, max_pixels: int) -> DecodedImage:
 
 
 def render_variant(image: DecodedImage, size: int, *, quality: int) -> tuple[bytes, int, int]:
-    """Encodes `image` with its long side scaled to `size` px; returns (JPEG, width, height)."""
-    pixels = image.pixels
-    scale = size / max(pixels.width, pixels.height)
-    width = max(1, round(pixels.width * scale))
-    height = max(1, round(pixels.height * scale))
-    if (width, height) == pixels.size:
-        resized = pixels
-    else:
-        resized = pixels.resize((width, height), VARIANT_RESAMPLING, reducing_gap=2.0)
-    resized.info = {}  # metadata never travels into a variant
-    buffer = io.BytesIO()
-    resized.save(
-        buffer,
-        format=VARIANT_FORMAT,
-        quality=quality,
-        subsampling="4:2:0",
-        optimize=False,
-        progressive=False,
-    )
-    return buffer.getvalue(), width, height
+    """The display variant at `size` (the detector's very encoding); (JPEG, width, height)."""
+    data = encode_variant(image.pixels, size, quality=quality)
+    with Image.open(io.BytesIO(data)) as encoded:
+        return data, encoded.width, encoded.height
 
 
 def _check_size(image: Image.Image, max_pixels: int) -> None:

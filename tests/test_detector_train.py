@@ -17,7 +17,7 @@ from detector.evaluation import evaluate, evaluate_scores
 from detector.recipes import load_recipe
 from detector.scoring import score
 from detector.training import Progress, train
-from detector.transforms import display_variant
+from detector.variants import display_variant
 from studyapp.sample_set import build_sample_set
 
 ROOT = Path(__file__).resolve().parent.parent

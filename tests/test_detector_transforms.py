@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from detector.recipes import DataSpec
-from detector.transforms import display_variant, eval_transform, train_transform
+from detector.transforms import eval_transform, train_transform
+from detector.variants import display_variant
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -73,7 +74,7 @@ def test_cnndetection_blur_and_jpeg_change_pixels_only_when_drawn(photo):
     assert min(np.abs(augmented(1.0) - o).mean() for o in (original, original[:, ::-1])) > 10
 
 
-def test_display_variant_matches_the_studyapp_rendering(photo):
+def test_display_variant_is_a_bicubic_resize_then_jpeg_90(photo):
     variant = display_variant(photo, 200)
     assert variant.size == (200, 150)
     resized = photo.resize((200, 150), Image.Resampling.BICUBIC, reducing_gap=2.0)

@@ -22,10 +22,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from detector.errors import DetectorError
-from detector.evaluation import evaluate_scores
-from detector.recipes import load_recipe
-from detector.scoring import score
-from detector.training import Progress, train
 from studyapp.errors import BeholderError
 from studyapp.models import DetectorRun, Image, ImageVariant, Score, Study
 from studyapp.selectors.pool import study_pool
@@ -91,6 +87,10 @@ def training_images(training_filter: dict) -> QuerySet[Image]:
 def detector_run_train(*, run_id: int) -> None:
     """Trains the run (resuming from its last checkpoint), evaluates it on the held-out test
     split and stores the final checkpoint. Permanent errors end the run as failed."""
+    # torch loads in workers only, not in every web process that imports this module
+    from detector.recipes import load_recipe
+    from detector.training import train
+
     run = DetectorRun.objects.get(pk=run_id)
     if run.status not in (DetectorRun.Status.QUEUED, DetectorRun.Status.RUNNING):
         log.info("run %s is %s: nothing to do", run.name, run.status)
@@ -141,6 +141,8 @@ def detector_run_train(*, run_id: int) -> None:
 def detector_run_score(*, run_id: int, study_id: int) -> int:
     """Scores every variant the study shows (pool, practice and attention-check images, at each
     display size) and upserts one Score per run × image × size. Returns the number of scores."""
+    from detector.scoring import score
+
     run = DetectorRun.objects.get(pk=run_id)
     study = Study.objects.get(pk=study_id)
     if run.status != DetectorRun.Status.SUCCEEDED or not run.checkpoint:
@@ -286,7 +288,7 @@ class _ProgressReporter:
         self.last_write = 0.0
         self.history = {h["epoch"]: h for h in run.progress.get("history", [])}
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress) -> None:  # detector.training.Progress
         now = time.monotonic()
         if progress.epoch_done:
             from detector import checkpoints
@@ -328,6 +330,9 @@ def _cancel_check(run: DetectorRun) -> Callable[[], bool]:
 
 def _evaluate(checkpoint: Path, run: DetectorRun, size: int, workdir: Path) -> dict:
     """The CNNDetection-style table on the held-out test split of the run's images."""
+    from detector.evaluation import evaluate_scores
+    from detector.scoring import score
+
     test_images = _filtered(run.training_filter).filter(split="test")
     if not test_images.exists():
         return {"note": "no test split to evaluate on"}

@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from detector import variants
 from studyapp import imaging
 from studyapp.errors import ImageRejected
 from studyapp.import_sources import Candidate, Defaults, Rejection, read_source
@@ -110,7 +111,7 @@ def image_import(
         variant_rows = [
             ImageVariant(
                 size=size,
-                file=_save(f"v/{uuid.uuid4().hex}.{imaging.VARIANT_EXTENSION}", payload, written),
+                file=_save(f"v/{uuid.uuid4().hex}.{variants.EXTENSION}", payload, written),
                 width=width,
                 height=height,
                 bytes=len(payload),
