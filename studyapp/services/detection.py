@@ -44,21 +44,32 @@ def recipe_names() -> list[str]:
 
 
 def detector_run_create(
-    *, name: str, recipe: str, overrides: dict | None = None, training_filter: dict | None = None
+    *,
+    name: str,
+    recipe: str,
+    overrides: dict | None = None,
+    training_filter: dict | None = None,
+    then_score: Study | None = None,
 ) -> DetectorRun:
-    """Creates a run and queues its training once the transaction commits."""
+    """Creates a run and queues its training once the transaction commits, followed by scoring
+    `then_score` when training succeeds."""
     run = DetectorRun.objects.create(
         name=name, recipe=recipe, overrides=overrides or {}, training_filter=training_filter or {}
     )
-    transaction.on_commit(lambda: detector_run_enqueue(run=run))
+    transaction.on_commit(lambda: detector_run_enqueue(run=run, then_score=then_score))
     return run
 
 
-def detector_run_enqueue(*, run: DetectorRun) -> None:
-    from studyapp.tasks import train_detector
+def detector_run_enqueue(*, run: DetectorRun, then_score: Study | None = None) -> None:
+    from studyapp.tasks import score_images, train_detector
 
-    result = train_detector.delay(run.pk)
-    DetectorRun.objects.filter(pk=run.pk).update(task_id=result.id)
+    if then_score is None:
+        task_id = train_detector.delay(run.pk).id
+    else:
+        # a chain: scoring starts only once training has ended without an exception
+        work = train_detector.si(run.pk) | score_images.si(run.pk, then_score.pk)
+        task_id = work.delay().parent.id
+    DetectorRun.objects.filter(pk=run.pk).update(task_id=task_id)
 
 
 def detector_run_cancel(*, run: DetectorRun) -> None:
