@@ -194,3 +194,21 @@ def test_pair_mode_shows_a_real_and_a_generated_image_of_one_category(client, st
     ):
         assert {trial.image.label, trial.image_right.label} == {"real", "fake"}
         assert trial.image.category == trial.image_right.category
+
+
+def test_a_database_outage_is_a_clean_retryable_error(client, study: Study, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    volunteer = Volunteer(client, "faces")
+    volunteer.start()
+    trial = volunteer.next()["trial"]
+
+    def unavailable(**kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr("studyapp.api.participant.response_record", unavailable)
+    response = volunteer.answer(trial, "fake")
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert "try again" in response.json()["detail"]
+    monkeypatch.undo()
+    assert volunteer.answer(trial, "fake").status_code == 201  # the retry goes through

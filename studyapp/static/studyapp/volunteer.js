@@ -25,19 +25,38 @@
 
   const csrfToken = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
 
+  // Every participant request is safe to repeat (an answer sent twice is stored once), so brief
+  // outages (a restarting server or database, a dropped connection) are retried with backoff.
+  const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
   const api = async (url, options = {}) => {
-    const response = await fetch(url, {
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
-      credentials: "same-origin",
-      ...options,
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error(body.detail || `The server answered ${response.status}.`);
-      error.status = response.status;
-      throw error;
+    for (let attempt = 0; ; attempt += 1) {
+      let response;
+      try {
+        response = await fetch(url, {
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
+          credentials: "same-origin",
+          ...options,
+        });
+      } catch (networkError) {
+        if (attempt < RETRY_DELAYS_MS.length) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+          continue;
+        }
+        throw new Error("The connection to the study server was lost. Please try again.");
+      }
+      if ([502, 503, 504].includes(response.status) && attempt < RETRY_DELAYS_MS.length) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+        continue;
+      }
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const error = new Error(body.detail || `The server answered ${response.status}.`);
+        error.status = response.status;
+        throw error;
+      }
+      return body;
     }
-    return body;
   };
 
   const fail = (error) => {
