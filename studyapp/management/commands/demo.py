@@ -86,8 +86,15 @@ class Command(BaseCommand):
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(30)
-            self.stdout.write("Stopped the web server and the worker.")
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:  # a worker finishing a training epoch
+                    process.kill()
+                    process.wait()
+            self.stdout.write(
+                "Stopped the web server and the worker. An unfinished detector run goes on "
+                "from its last checkpoint at the next start."
+            )
 
 
 def _interrupt(signum, frame) -> None:
