@@ -4,6 +4,7 @@ import random
 from collections import Counter
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -127,14 +128,16 @@ def _assign_trials(study: Study, participant: Participant) -> list[Trial]:
 
 
 def _assignment_counts(study: Study) -> tuple[Counter, Counter]:
+    """Main-trial assignments so far, per image and per image × size, counted in the database."""
     counts: Counter = Counter()
     size_counts: Counter = Counter()
     main = Trial.objects.filter(participant__study=study, kind=Trial.Kind.MAIN)
-    for image, image_right, size in main.values_list("image_id", "image_right_id", "size"):
+    grouped = main.values_list("image_id", "image_right_id", "size").annotate(n=Count("pk"))
+    for image, image_right, size, n in grouped.order_by():
         for image_id in (image, image_right):
             if image_id is not None:
-                counts[image_id] += 1
-                size_counts[image_id, size] += 1
+                counts[image_id] += n
+                size_counts[image_id, size] += n
     return counts, size_counts
 
 
