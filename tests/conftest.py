@@ -6,8 +6,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import override_settings
 
-from tests.imagefiles import write_image
-
 
 @pytest.fixture(autouse=True, scope="session")
 def _plain_http() -> None:
@@ -36,16 +34,6 @@ def _media_root(settings, tmp_path: Path) -> Path:
 @pytest.fixture
 def media_root(_media_root: Path) -> Path:
     return _media_root
-
-
-@pytest.fixture
-def image_file(tmp_path: Path):
-    """Writes a small random image and returns its path: image_file("a/b.png", size=(64, 48))."""
-
-    def make(relative: str, **kwargs) -> Path:
-        return write_image(tmp_path / "src" / relative, **kwargs)
-
-    return make
 
 
 @pytest.fixture(scope="session")

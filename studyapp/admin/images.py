@@ -15,14 +15,10 @@ def variant_thumbnail(image: Image, height: int = 64) -> str:
     return format_html('<img src="{}" alt="" style="height:{}px">', variants[0].file.url, height)
 
 
-@admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["name", "source", "licence", "n_images", "n_real", "n_fake", "created"]
-    actions = [train_on_datasets]
-    search_fields = ["name", "source", "notes"]
-    readonly_fields = ["created"]
+class _LabelCounts(admin.ModelAdmin):
+    """Real and generated image counts as sortable columns, counted in the list's one query."""
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Dataset]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
             super()
             .get_queryset(request)
@@ -34,54 +30,37 @@ class DatasetAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="images", ordering="_n_images")
-    def n_images(self, obj: Dataset) -> int:
+    def n_images(self, obj) -> int:
         return obj._n_images
 
     @admin.display(description="real", ordering="_n_real")
-    def n_real(self, obj: Dataset) -> int:
+    def n_real(self, obj) -> int:
         return obj._n_real
 
     @admin.display(description="generated", ordering="_n_fake")
-    def n_fake(self, obj: Dataset) -> int:
+    def n_fake(self, obj) -> int:
         return obj._n_fake
 
 
+@admin.register(Dataset)
+class DatasetAdmin(_LabelCounts):
+    list_display = ["name", "source", "licence", "n_images", "n_real", "n_fake", "created"]
+    actions = [train_on_datasets]
+    search_fields = ["name", "source", "notes"]
+    readonly_fields = ["created"]
+
+
 @admin.register(Generator)
-class GeneratorAdmin(admin.ModelAdmin):
+class GeneratorAdmin(_LabelCounts):
     list_display = ["name", "family", "version", "n_images"]
     list_filter = ["family"]
     search_fields = ["name", "version"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Generator]:
-        return super().get_queryset(request).annotate(_n_images=Count("images"))
-
-    @admin.display(description="images", ordering="_n_images")
-    def n_images(self, obj: Generator) -> int:
-        return obj._n_images
-
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(_LabelCounts):
     list_display = ["name", "n_real", "n_fake"]
     search_fields = ["name"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _n_real=Count("images", filter=Q(images__label="real")),
-                _n_fake=Count("images", filter=Q(images__label="fake")),
-            )
-        )
-
-    @admin.display(description="real", ordering="_n_real")
-    def n_real(self, obj: Category) -> int:
-        return obj._n_real
-
-    @admin.display(description="generated", ordering="_n_fake")
-    def n_fake(self, obj: Category) -> int:
-        return obj._n_fake
 
 
 class ImageVariantInline(admin.TabularInline):

@@ -249,12 +249,17 @@ def _local_file(name: str, cache_path: Path) -> Path:
         return Path(default_storage.path(name))
     except NotImplementedError:  # object storage
         if not cache_path.exists():
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            with default_storage.open(name, "rb") as source:
-                partial = cache_path.with_suffix(".partial")
-                partial.write_bytes(source.read())
-                partial.replace(cache_path)
+            _download(name, cache_path)
         return cache_path
+
+
+def _download(name: str, target: Path) -> None:
+    """Copies a storage file to `target`, which appears whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with default_storage.open(name, "rb") as source:
+        partial.write_bytes(source.read())
+    partial.replace(target)
 
 
 def _store(name: str, handle) -> str:
@@ -282,11 +287,7 @@ def _restore_last_checkpoint(run: DetectorRun, train_dir: Path) -> int:
     local = train_dir / checkpoints.LAST
     stored = f"checkpoints/{_run_key(run)}/{checkpoints.LAST}"
     if not local.exists() and default_storage.exists(stored):
-        train_dir.mkdir(parents=True, exist_ok=True)
-        with default_storage.open(stored, "rb") as source:
-            partial = local.with_suffix(".partial")
-            partial.write_bytes(source.read())
-            partial.replace(local)
+        _download(stored, local)
     return checkpoints.load(local)["epoch"] if local.exists() else 0
 
 
