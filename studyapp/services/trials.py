@@ -3,13 +3,16 @@
 Both run a constant number of queries whatever the size of the study: the participant's
 `next_index` points at the next unanswered trial, and answers advance it with one conditional
 UPDATE, so a repeated or concurrent request can never advance it twice.
+
+This is the hottest path of the product (every volunteer, every few seconds), so its statements
+are written as SQL that PostgreSQL and SQLite both run: building the same joins through the ORM
+costs several times the CPU of running them (bench/trial_load.py).
 """
 
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from studyapp.errors import (
@@ -19,17 +22,52 @@ from studyapp.errors import (
     StudyNotOpen,
     TrialNotFound,
 )
-from studyapp.models import Participant, Response, Study, Trial
+from studyapp.models import ImageVariant, Participant, Response, Study, Trial
 
-# The columns the loop reads: fewer columns make each query cheaper to build and to load.
-_PARTICIPANT_COLUMNS = (
-    "next_index", "n_trials", "attention_failures", "excluded", "simulated", "completion_code",
-    "study__status", "study__mode", "study__exposure_ms", "study__confidence_scale",
-    "study__trials_per_participant", "study__completion_url", "study__completion_code",
-    "study__excluded_completion_code", "study__max_attention_failures",
-)  # fmt: skip
 SINGLE_CHOICES = ("real", "fake")
 PAIR_CHOICES = ("left", "right")
+
+# The participant, their study and their current trial with its display files, by token.
+_CURRENT_TRIAL_SQL = """
+SELECT p.id AS participant_id, p.next_index, p.n_trials, p.simulated,
+       s.status, s.mode, s.exposure_ms, s.confidence_scale,
+       t.id AS trial_id, t.uuid, t.kind, t.size, t.expected_choice, t.presented_at,
+       v.file, vr.file AS file_right
+FROM studyapp_participant p
+JOIN studyapp_study s ON s.id = p.study_id
+LEFT JOIN studyapp_trial t ON t.participant_id = p.id AND t."index" = p.next_index
+LEFT JOIN studyapp_imagevariant v ON v.id = t.variant_id
+LEFT JOIN studyapp_imagevariant vr ON vr.id = t.variant_right_id
+WHERE p.token = %s
+"""
+_PRESENTED_SQL = (
+    "UPDATE studyapp_trial SET presented_at = %s WHERE id = %s AND presented_at IS NULL"
+)
+
+# A trial by uuid, only if it belongs to the participant holding the token; with what scoring
+# the answer and advancing the participant need.
+_ANSWERED_TRIAL_SQL = """
+SELECT t.id AS trial_id, t."index", t.kind, t.expected_choice,
+       i.label, ir.label AS label_right,
+       p.id AS participant_id, p.next_index, p.n_trials, p.attention_failures, p.excluded,
+       p.simulated,
+       s.status, s.mode, s.confidence_scale, s.max_attention_failures, s.completion_code,
+       s.excluded_completion_code
+FROM studyapp_trial t
+JOIN studyapp_participant p ON p.id = t.participant_id
+JOIN studyapp_study s ON s.id = p.study_id
+JOIN studyapp_image i ON i.id = t.image_id
+LEFT JOIN studyapp_image ir ON ir.id = t.image_right_id
+WHERE t.uuid = %s AND p.token = %s
+"""
+_INSERT_RESPONSE_SQL = """
+INSERT INTO studyapp_response (trial_id, choice, correct, confidence, rt_ms, rendered_width,
+                               rendered_height, device_pixel_ratio, created)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+_STORED_RESPONSE_SQL = (
+    "SELECT choice, confidence, correct FROM studyapp_response WHERE trial_id = %s"
+)
 
 
 @dataclass(frozen=True)
@@ -44,110 +82,111 @@ class Answer:
 
 @dataclass(frozen=True)
 class Recorded:
-    response: Response
-    created: bool
+    created: bool  # False: the same answer was already stored, and nothing changed
     feedback: dict | None  # practice trials only: whether the answer was right, nothing more
+
+
+class _AlreadyAnswered(Exception):
+    """Another request advanced the participant past this trial first."""
 
 
 def trial_next_for(*, token: uuid.UUID) -> dict:
     """The payload of the participant's next trial, or of the end of the study."""
-    participant = _participant(token)
-    study = participant.study
-    if participant.next_index >= participant.n_trials:
-        return _done_payload(participant)
-    _check_open(participant)
-    trial = (
-        Trial.objects.select_related("variant", "variant_right")
-        .only("uuid", "index", "kind", "size", "expected_choice", "presented_at",
-              "variant__file", "variant_right__file")
-        .get(participant=participant, index=participant.next_index)
-    )  # fmt: skip
-    if trial.presented_at is None:
-        Trial.objects.filter(pk=trial.pk, presented_at__isnull=True).update(
-            presented_at=timezone.now()
-        )
-    images = [{"url": trial.variant.file.url}]
-    if trial.variant_right is not None:
-        images.append({"url": trial.variant_right.file.url})
+    row = _fetch_one(_CURRENT_TRIAL_SQL, [_uuid_param(token)])
+    if row is None:
+        raise ParticipantNotFound("No such participant.")
+    if row["next_index"] >= row["n_trials"]:
+        return _done_payload(row["participant_id"])
+    _check_open(row)
+    if row["presented_at"] is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_PRESENTED_SQL, [_now(), row["trial_id"]])
+    storage = ImageVariant._meta.get_field("file").storage
+    images = [{"url": storage.url(row["file"])}]
+    if row["file_right"] is not None:
+        images.append({"url": storage.url(row["file_right"])})
     payload = {
-        "trial": str(trial.uuid),
-        "index": trial.index,
-        "of": participant.n_trials,
-        "kind": trial.kind,
-        "mode": study.mode,
+        "trial": str(Trial._meta.get_field("uuid").to_python(row["uuid"])),
+        "index": row["next_index"],
+        "of": row["n_trials"],
+        "kind": row["kind"],
+        "mode": row["mode"],
         "images": images,
-        "exposure_ms": study.exposure_ms,
-        "size": trial.size,
-        "confidence_scale": study.confidence_scale,
+        "exposure_ms": row["exposure_ms"],
+        "size": row["size"],
+        "confidence_scale": row["confidence_scale"],
     }
-    if trial.expected_choice:
-        payload["instruction"] = _instruction(trial.expected_choice)
+    if row["expected_choice"]:
+        payload["instruction"] = _instruction(row["expected_choice"])
     return payload
 
 
 def response_record(*, trial_uuid: uuid.UUID, token: uuid.UUID, answer: Answer) -> Recorded:
     """Stores the participant's answer to their current trial; the same answer again is a no-op,
     a different one a conflict. A trial of another participant is not found."""
-    try:
-        trial = (
-            Trial.objects.select_related("participant__study", "image", "image_right")
-            .only(
-                "index", "kind", "expected_choice", "image__label", "image_right__label",
-                *(f"participant__{column}" for column in _PARTICIPANT_COLUMNS),
-            )
-            .get(uuid=trial_uuid, participant__token=token)
-        )  # fmt: skip
-    except Trial.DoesNotExist:
-        raise TrialNotFound("No such trial for this participant.") from None
-    participant = trial.participant
-    _check_open(participant)
-    _validate(answer, participant.study)
-    if trial.index < participant.next_index:
-        return _repeat(trial, answer)
-    if trial.index > participant.next_index:
+    row = _fetch_one(_ANSWERED_TRIAL_SQL, [_uuid_param(trial_uuid), _uuid_param(token)])
+    if row is None:
+        raise TrialNotFound("No such trial for this participant.")
+    _check_open(row)
+    _validate(answer, row)
+    if row["index"] < row["next_index"]:
+        return _repeat(row, answer)
+    if row["index"] > row["next_index"]:
         raise ResponseConflict("Answer the current trial first.")
 
-    correct = _is_correct(trial, answer.choice)
+    correct = _is_correct(row, answer.choice)
     try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                trial=trial,
-                choice=answer.choice,
-                correct=correct,
-                confidence=answer.confidence,
-                rt_ms=answer.rt_ms,
-                rendered_width=answer.rendered_width,
-                rendered_height=answer.rendered_height,
-                device_pixel_ratio=answer.device_pixel_ratio,
+        with transaction.atomic(), connection.cursor() as cursor:
+            _advance(cursor, row, correct)
+            cursor.execute(
+                _INSERT_RESPONSE_SQL,
+                [
+                    row["trial_id"],
+                    answer.choice,
+                    correct,
+                    answer.confidence,
+                    answer.rt_ms,
+                    answer.rendered_width,
+                    answer.rendered_height,
+                    answer.device_pixel_ratio,
+                    _now(),
+                ],
             )
-            _advance(participant, trial, correct)
-    except IntegrityError:
-        return _repeat(trial, answer)  # the same request arrived twice at once
-    feedback = {"correct": correct} if trial.kind == Trial.Kind.PRACTICE else None
-    return Recorded(response, True, feedback)
+    except (_AlreadyAnswered, IntegrityError):
+        return _repeat(row, answer)  # the same request arrived twice at once
+    return Recorded(True, _feedback(row, correct))
 
 
-def _participant(token: uuid.UUID) -> Participant:
-    try:
-        return (
-            Participant.objects.select_related("study").only(*_PARTICIPANT_COLUMNS).get(token=token)
-        )
-    except Participant.DoesNotExist:
-        raise ParticipantNotFound("No such participant.") from None
+def _fetch_one(sql: str, params: list) -> dict | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        return dict(zip((column[0] for column in cursor.description), values, strict=True))
 
 
-def _check_open(participant: Participant) -> None:
-    status = participant.study.status
-    if status == Study.Status.LIVE or (participant.simulated and status == Study.Status.DRAFT):
+def _uuid_param(value: uuid.UUID | str):
+    """A UUID as this database stores it (native on PostgreSQL, hex text on SQLite)."""
+    return Trial._meta.get_field("uuid").get_db_prep_value(value, connection)
+
+
+def _now():
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+def _check_open(row: dict) -> None:
+    status = row["status"]
+    if status == Study.Status.LIVE or (row["simulated"] and status == Study.Status.DRAFT):
         return
     raise StudyNotOpen("This study is closed and takes no more answers. Thank you for your time.")
 
 
-def _validate(answer: Answer, study: Study) -> None:
-    choices = PAIR_CHOICES if study.mode == Study.Mode.PAIR else SINGLE_CHOICES
+def _validate(answer: Answer, row: dict) -> None:
+    choices = PAIR_CHOICES if row["mode"] == Study.Mode.PAIR else SINGLE_CHOICES
     if answer.choice not in choices:
         raise InvalidResponse(f"choice must be one of {', '.join(choices)}")
-    scale = study.confidence_scale
+    scale = row["confidence_scale"]
     if answer.confidence is not None and not (scale and 1 <= answer.confidence <= scale):
         raise InvalidResponse(
             f"confidence must be between 1 and {scale}"
@@ -156,48 +195,56 @@ def _validate(answer: Answer, study: Study) -> None:
         )
 
 
-def _is_correct(trial: Trial, choice: str) -> bool:
-    if trial.expected_choice:
-        return choice == trial.expected_choice
-    if trial.image_right is not None:
-        return choice == ("left" if trial.image.label == "fake" else "right")
-    return choice == trial.image.label
+def _is_correct(row: dict, choice: str) -> bool:
+    if row["expected_choice"]:
+        return choice == row["expected_choice"]
+    if row["label_right"] is not None:
+        return choice == ("left" if row["label"] == "fake" else "right")
+    return choice == row["label"]
 
 
-def _advance(participant: Participant, trial: Trial, correct: bool) -> None:
-    """Moves the participant past `trial`; flags exclusion and completion as they happen."""
-    changes: dict = {"next_index": F("next_index") + 1}
-    failures = participant.attention_failures
-    if trial.kind == Trial.Kind.ATTENTION and not correct:
-        failures += 1
+def _advance(cursor, row: dict, correct: bool) -> None:
+    """Moves the participant past the answered trial; flags exclusion and completion as they
+    happen. Raises _AlreadyAnswered when a concurrent request moved them first."""
+    changes: dict = {}
+    excluded = bool(row["excluded"])
+    if row["kind"] == Trial.Kind.ATTENTION and not correct:
+        failures = row["attention_failures"] + 1
         changes["attention_failures"] = failures
-        if failures > participant.study.max_attention_failures and not participant.excluded:
-            changes["excluded"] = participant.excluded = True
+        if failures > row["max_attention_failures"] and not excluded:
+            excluded = changes["excluded"] = True
             changes["exclusion_reason"] = f"failed {failures} attention checks"
-    if trial.index + 1 == participant.n_trials:
-        study = participant.study
-        changes["finished_at"] = timezone.now()
+    if row["index"] + 1 == row["n_trials"]:
+        changes["finished_at"] = _now()
         changes["completion_code"] = (
-            study.excluded_completion_code if participant.excluded else study.completion_code
+            row["excluded_completion_code"] if excluded else row["completion_code"]
         )
-    updated = Participant.objects.filter(pk=participant.pk, next_index=trial.index).update(
-        **changes
+    # Column names come from the code above, never from the request.
+    assignments = "".join(f", {column} = %s" for column in changes)
+    cursor.execute(
+        f"UPDATE studyapp_participant SET next_index = next_index + 1{assignments} "
+        "WHERE id = %s AND next_index = %s",
+        [*changes.values(), row["participant_id"], row["index"]],
     )
-    if updated != 1:
-        raise IntegrityError("trial already answered")  # lost a race with the same answer
+    if cursor.rowcount != 1:
+        raise _AlreadyAnswered
 
 
-def _repeat(trial: Trial, answer: Answer) -> Recorded:
-    response = Response.objects.filter(trial=trial).first()
-    if response is None:
+def _repeat(row: dict, answer: Answer) -> Recorded:
+    stored = _fetch_one(_STORED_RESPONSE_SQL, [row["trial_id"]])
+    if stored is None:
         raise ResponseConflict("Answer the current trial first.")
-    if (response.choice, response.confidence) != (answer.choice, answer.confidence):
+    if (stored["choice"], stored["confidence"]) != (answer.choice, answer.confidence):
         raise ResponseConflict("This trial was already answered differently.")
-    feedback = {"correct": response.correct} if trial.kind == Trial.Kind.PRACTICE else None
-    return Recorded(response, False, feedback)
+    return Recorded(False, _feedback(row, bool(stored["correct"])))
 
 
-def _done_payload(participant: Participant) -> dict:
+def _feedback(row: dict, correct: bool) -> dict | None:
+    return {"correct": correct} if row["kind"] == Trial.Kind.PRACTICE else None
+
+
+def _done_payload(participant_id: int) -> dict:
+    participant = Participant.objects.select_related("study").get(pk=participant_id)
     study = participant.study
     correct = Response.objects.filter(
         trial__participant=participant, trial__kind=Trial.Kind.MAIN, correct=True
