@@ -43,6 +43,18 @@ WHERE p.token = %s
 _PRESENTED_SQL = (
     "UPDATE studyapp_trial SET presented_at = %s WHERE id = %s AND presented_at IS NULL"
 )
+# PostgreSQL: both in one statement, one round trip. The UPDATE sees the same snapshot as the
+# SELECT, and marks only a first presentation in an open study (as _check_open decides).
+_CURRENT_AND_PRESENTED_SQL = f"""
+WITH current AS ({_CURRENT_TRIAL_SQL}),
+presented AS (
+    UPDATE studyapp_trial SET presented_at = %s FROM current
+    WHERE studyapp_trial.id = current.trial_id AND studyapp_trial.presented_at IS NULL
+      AND (current.status = '{Study.Status.LIVE}'
+           OR (current.simulated AND current.status = '{Study.Status.DRAFT}'))
+)
+SELECT * FROM current
+"""
 
 # A trial by uuid, only if it belongs to the participant holding the token; with what scoring
 # the answer and advancing the participant need.
@@ -63,7 +75,6 @@ WHERE t.uuid = %s AND p.token = %s
 _INSERT_RESPONSE_SQL = """
 INSERT INTO studyapp_response (trial_id, choice, correct, confidence, rt_ms, rendered_width,
                                rendered_height, device_pixel_ratio, created)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 _STORED_RESPONSE_SQL = (
     "SELECT choice, confidence, correct FROM studyapp_response WHERE trial_id = %s"
@@ -92,13 +103,16 @@ class _AlreadyAnswered(Exception):
 
 def trial_next_for(*, token: uuid.UUID) -> dict:
     """The payload of the participant's next trial, or of the end of the study."""
-    row = _fetch_one(_CURRENT_TRIAL_SQL, [_uuid_param(token)])
+    if connection.vendor == "postgresql":
+        row = _fetch_one(_CURRENT_AND_PRESENTED_SQL, [_uuid_param(token), _now()])
+    else:
+        row = _fetch_one(_CURRENT_TRIAL_SQL, [_uuid_param(token)])
     if row is None:
         raise ParticipantNotFound("No such participant.")
     if row["next_index"] >= row["n_trials"]:
         return _done_payload(row["participant_id"])
     _check_open(row)
-    if row["presented_at"] is None:
+    if row["presented_at"] is None and connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(_PRESENTED_SQL, [_now(), row["trial_id"]])
     storage = ImageVariant._meta.get_field("file").storage
@@ -135,24 +149,22 @@ def response_record(*, trial_uuid: uuid.UUID, token: uuid.UUID, answer: Answer) 
         raise ResponseConflict("Answer the current trial first.")
 
     correct = _is_correct(row, answer.choice)
+    response = [
+        row["trial_id"],
+        answer.choice,
+        correct,
+        answer.confidence,
+        answer.rt_ms,
+        answer.rendered_width,
+        answer.rendered_height,
+        answer.device_pixel_ratio,
+        _now(),
+    ]
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            _advance(cursor, row, correct)
-            cursor.execute(
-                _INSERT_RESPONSE_SQL,
-                [
-                    row["trial_id"],
-                    answer.choice,
-                    correct,
-                    answer.confidence,
-                    answer.rt_ms,
-                    answer.rendered_width,
-                    answer.rendered_height,
-                    answer.device_pixel_ratio,
-                    _now(),
-                ],
-            )
-    except (_AlreadyAnswered, IntegrityError):
+        stored = _store_answer(row, _participant_changes(row, correct), response)
+    except IntegrityError:
+        stored = False
+    if not stored:
         return _repeat(row, answer)  # the same request arrived twice at once
     return Recorded(True, _feedback(row, correct))
 
@@ -203,9 +215,9 @@ def _is_correct(row: dict, choice: str) -> bool:
     return choice == row["label"]
 
 
-def _advance(cursor, row: dict, correct: bool) -> None:
-    """Moves the participant past the answered trial; flags exclusion and completion as they
-    happen. Raises _AlreadyAnswered when a concurrent request moved them first."""
+def _participant_changes(row: dict, correct: bool) -> dict:
+    """Columns of the participant that the answer changes besides `next_index`: exclusion and
+    completion are flagged as they happen."""
     changes: dict = {}
     excluded = bool(row["excluded"])
     if row["kind"] == Trial.Kind.ATTENTION and not correct:
@@ -219,15 +231,37 @@ def _advance(cursor, row: dict, correct: bool) -> None:
         changes["completion_code"] = (
             row["excluded_completion_code"] if excluded else row["completion_code"]
         )
-    # Column names come from the code above, never from the request.
+    return changes
+
+
+def _store_answer(row: dict, changes: dict, response: list) -> bool:
+    """Moves the participant past the trial and stores the response: both or neither. False
+    when a concurrent request moved the participant first."""
+    # Column names come from _participant_changes, never from the request.
     assignments = "".join(f", {column} = %s" for column in changes)
-    cursor.execute(
+    advance = (
         f"UPDATE studyapp_participant SET next_index = next_index + 1{assignments} "
-        "WHERE id = %s AND next_index = %s",
-        [*changes.values(), row["participant_id"], row["index"]],
+        "WHERE id = %s AND next_index = %s"
     )
-    if cursor.rowcount != 1:
-        raise _AlreadyAnswered
+    params = [*changes.values(), row["participant_id"], row["index"]]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement is atomic by itself: one round trip instead of BEGIN, UPDATE,
+            # INSERT and COMMIT. No row comes out of `advanced` when the guard fails.
+            cursor.execute(
+                f"WITH advanced AS ({advance} RETURNING id) {_INSERT_RESPONSE_SQL} "
+                "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s FROM advanced",
+                [*params, *response],
+            )
+            return cursor.rowcount == 1
+        with transaction.atomic():
+            cursor.execute(advance, params)
+            if cursor.rowcount != 1:
+                return False
+            cursor.execute(
+                f"{_INSERT_RESPONSE_SQL} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", response
+            )
+    return True
 
 
 def _repeat(row: dict, answer: Answer) -> Recorded:
