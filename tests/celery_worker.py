@@ -12,6 +12,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from studyapp.models import DetectorRun, Image, Study
+from studyapp.selectors.pool import study_pool
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -91,3 +94,22 @@ def clear_broker() -> None:
         folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
         for message in folder.glob("*"):
             message.unlink()
+
+
+def wait_until(condition, timeout: float, what: str, worker: Worker, poll: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen in {timeout} s; worker log:\n{worker.log()}")
+        time.sleep(poll)
+    return result
+
+
+def finished(run: DetectorRun):
+    run.refresh_from_db()
+    return run if run.status in ("succeeded", "failed", "cancelled") else None
+
+
+def shown_variants(study: Study) -> int:
+    pool = Image.objects.filter(pk__in=study_pool(study).values("pk")).count()
+    return (pool + study.practice_images.count()) * len(study.display_sizes)

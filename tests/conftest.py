@@ -7,6 +7,12 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # After a database restart, connections held by session-wide servers (the live server's
+    # thread) are dead: the drill that restarts it goes after every other test.
+    items.sort(key=lambda item: item.get_closest_marker("restarts_postgres") is not None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _plain_http() -> None:
     """Test clients and the live server speak plain HTTP, and pages render without a
@@ -42,3 +48,19 @@ def sample_set(tmp_path_factory: pytest.TempPathFactory):
     from studyapp.sample_set import build_sample_set
 
     return build_sample_set(tmp_path_factory.mktemp("sample-set") / "set", seed=0)
+
+
+@pytest.fixture
+def scored_study(sample_set):
+    """The sample set imported and a live study on its test split, shown at 128 and 256 px: what
+    a detector is trained beside and scored on."""
+    from django.core.management import call_command
+
+    from studyapp.models import Study
+
+    call_command("import_images", str(sample_set.manifest_path), "--dataset", "sample")
+    call_command(
+        "create_study", "scored", "--dataset", "sample", "--trials", "10", "--sizes", "128,256",
+        "--practice", "2", "--attention", "0",
+    )  # fmt: skip
+    return Study.objects.get(slug="scored")

@@ -1,16 +1,14 @@
 """Training and scoring through a real Celery worker process: end to end, a worker killed
-mid-training, failing runs, idempotent scoring."""
+mid-training and mid-scoring, failing runs, idempotent scoring."""
 
 import time
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
-from studyapp.models import DetectorRun, Image, Score, Study
-from studyapp.selectors.pool import study_pool
+from studyapp.models import DetectorRun, Score, Study
 from studyapp.services.detection import detector_run_create, study_score_enqueue
-from tests.celery_worker import Worker, clear_broker
+from tests.celery_worker import Worker, clear_broker, finished, shown_variants, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -18,13 +16,8 @@ TINY = {"datasets": ["sample"]}
 
 
 @pytest.fixture
-def study(sample_set) -> Study:
-    call_command("import_images", str(sample_set.manifest_path), "--dataset", "sample")
-    call_command(
-        "create_study", "scored", "--dataset", "sample", "--trials", "10", "--sizes", "128,256",
-        "--practice", "2", "--attention", "0",
-    )  # fmt: skip
-    return Study.objects.get(slug="scored")
+def study(scored_study) -> Study:
+    return scored_study
 
 
 @pytest.fixture
@@ -39,25 +32,6 @@ def workers(tmp_path):
     yield start
     for worker in started:
         worker.stop()
-
-
-def wait_until(condition, timeout: float, what: str, worker: Worker):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen in {timeout} s; worker log:\n{worker.log()}")
-        time.sleep(0.5)
-    return result
-
-
-def finished(run: DetectorRun):
-    run.refresh_from_db()
-    return run if run.status in ("succeeded", "failed", "cancelled") else None
-
-
-def shown_variants(study: Study) -> int:
-    pool = Image.objects.filter(pk__in=study_pool(study).values("pk")).count()
-    return (pool + study.practice_images.count()) * len(study.display_sizes)
 
 
 def test_train_then_score_a_study_through_a_worker(study, workers) -> None:
@@ -119,6 +93,14 @@ def test_a_run_survives_its_worker_being_killed(study, workers) -> None:
         range(1, run.progress["epochs"] + 1)
     )
 
+    # Killed again mid-scoring, between two committed batches: the next worker scores again,
+    # and the upsert leaves exactly one score per variant.
     study_score_enqueue(run=run, study=study)
     expected = shown_variants(study)
-    wait_until(lambda: run.scores.count() == expected, 120, "scoring", second)
+    wait_until(lambda: 0 < run.scores.count() < expected, 120, "a batch of scores", second, 0.02)
+    second.kill()
+    assert run.scores.count() < expected
+    time.sleep(5)
+    third = workers(**visibility)
+    wait_until(lambda: run.scores.count() == expected, 120, "the rescoring", third)
+    assert run.scores.values("image", "size").distinct().count() == expected

@@ -139,6 +139,18 @@ def test_invalid_answers_are_refused(client, study: Study) -> None:
     assert Response.objects.count() == 0
 
 
+def test_an_oversized_body_is_refused_before_it_is_read(client, study: Study) -> None:
+    volunteer = Volunteer(client, "faces")
+    volunteer.start()
+    trial = volunteer.next()["trial"]
+    body = {"participant": volunteer.token, "choice": "fake", "note": "x" * 2_000_000}
+    url = f"/api/v1/trials/{trial}/response"
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 413 and "1,048,576 bytes" in response.json()["detail"]
+    assert not Response.objects.exists()
+    assert volunteer.answer(trial, "fake").status_code == 201
+
+
 def test_an_external_id_resumes_instead_of_starting_twice(client, study: Study) -> None:
     first = Volunteer(client, "faces")
     started = first.start(external_id="PROLIFIC-123", study_id="S1", session_id="X9")

@@ -39,6 +39,12 @@ class RunNotReady(BeholderError):
     http_status = 409
 
 
+class QueueUnavailable(BeholderError):
+    """The task broker cannot be reached: nothing was queued."""
+
+    http_status = 503
+
+
 def recipe_names() -> list[str]:
     return sorted(path.name for path in RECIPES_DIR.glob("*.toml"))
 
@@ -63,13 +69,31 @@ def detector_run_create(
 def detector_run_enqueue(*, run: DetectorRun, then_score: Study | None = None) -> None:
     from studyapp.tasks import score_images, train_detector
 
-    if then_score is None:
-        task_id = train_detector.delay(run.pk).id
-    else:
-        # a chain: scoring starts only once training has ended without an exception
-        work = train_detector.si(run.pk) | score_images.si(run.pk, then_score.pk)
-        task_id = work.delay().parent.id
+    try:
+        if then_score is None:
+            task_id = _send(lambda: train_detector.delay(run.pk)).id
+        else:
+            # a chain: scoring starts only once training has ended without an exception
+            work = train_detector.si(run.pk) | score_images.si(run.pk, then_score.pk)
+            task_id = _send(work.delay).parent.id
+    except QueueUnavailable as exc:
+        _fail(run, str(exc))  # said on the run's page, rather than a run queued for ever
+        return
     DetectorRun.objects.filter(pk=run.pk).update(task_id=task_id)
+
+
+def _send(publish: Callable):
+    """Publishes to the broker; one that stays down through Celery's publish retries is a
+    clear error that names it."""
+    from kombu.exceptions import OperationalError
+
+    try:
+        return publish()
+    except OperationalError as exc:
+        raise QueueUnavailable(
+            f"The task queue is unreachable ({exc}), so nothing was queued. "
+            "Try again once it is back."
+        ) from exc
 
 
 def detector_run_cancel(*, run: DetectorRun) -> None:
@@ -371,4 +395,4 @@ def study_score_enqueue(*, run: DetectorRun, study: Study) -> None:
 
     if run.status != DetectorRun.Status.SUCCEEDED:
         raise RunNotReady(f"run {run.name} has not finished training ({run.status})")
-    transaction.on_commit(lambda: score_images.delay(run.pk, study.pk))
+    transaction.on_commit(lambda: _send(lambda: score_images.delay(run.pk, study.pk)))
