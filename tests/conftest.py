@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 from django.test import override_settings
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # After a database restart, connections held by session-wide servers (the live server's
     # thread) are dead: the drill that restarts it goes after every other test.
