@@ -544,7 +544,7 @@ def run(args: argparse.Namespace) -> bool:
             print(f"errors in {phase.name}: {n} x HTTP {status} on {kind}")
     constant = queries_before == queries_after
     print(
-        f"\nSQL queries per cycle (next + response, in-process; plus BEGIN/COMMIT): "
+        f"\nSQL queries per cycle (next + response, in-process, BEGIN/COMMIT not counted): "
         f"{queries_before} before the load, {queries_after} after "
         f"({Response.objects.count():,} responses stored): "
         f"{'constant' if constant else 'NOT constant'} {_verdict(constant)}"
