@@ -6,18 +6,13 @@ import time
 import pytest
 from django.conf import settings
 
-from studyapp.models import DetectorRun, Score, Study
+from studyapp.models import DetectorRun, Score
 from studyapp.services.detection import detector_run_create, study_score_enqueue
 from tests.celery_worker import Worker, clear_broker, finished, shown_variants, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 TINY = {"datasets": ["sample"]}
-
-
-@pytest.fixture
-def study(scored_study) -> Study:
-    return scored_study
 
 
 @pytest.fixture
@@ -34,7 +29,7 @@ def workers(tmp_path):
         worker.stop()
 
 
-def test_train_then_score_a_study_through_a_worker(study, workers) -> None:
+def test_train_then_score_a_study_through_a_worker(scored_study, workers) -> None:
     worker = workers()
     broken = detector_run_create(
         name="broken", recipe="tiny_cpu.toml", overrides={"train.epochz": 3}
@@ -49,16 +44,16 @@ def test_train_then_score_a_study_through_a_worker(study, workers) -> None:
     assert overall["acc"] >= 0.9 and overall["acc_real"] >= 0.85 and overall["acc_fake"] >= 0.85
     assert run.checkpoint.name == f"checkpoints/{run.pk}-tiny/model.pt"
 
-    study_score_enqueue(run=run, study=study)
-    expected = shown_variants(study)
+    study_score_enqueue(run=run, study=scored_study)
+    expected = shown_variants(scored_study)
     wait_until(lambda: run.scores.count() == expected, 120, "scoring", worker)
-    sizes = dict.fromkeys(study.display_sizes, 0)
+    sizes = dict.fromkeys(scored_study.display_sizes, 0)
     for size in run.scores.values_list("size", flat=True):
         sizes[size] += 1
-    assert sizes == dict.fromkeys(study.display_sizes, expected // 2)
+    assert sizes == dict.fromkeys(scored_study.display_sizes, expected // 2)
     first = sorted(run.scores.values_list("image_id", "size", "p_fake"))
 
-    study_score_enqueue(run=run, study=study)  # again: nothing changes
+    study_score_enqueue(run=run, study=scored_study)  # again: nothing changes
     wait_until(
         lambda: worker.log().count("variants of study scored") == 2, 120, "rescoring", worker
     )
@@ -71,7 +66,7 @@ def test_train_then_score_a_study_through_a_worker(study, workers) -> None:
     reason="a killed worker's task comes back only from a broker that tracks unacknowledged "
     "tasks (Redis, as in CI and production); the embedded filesystem broker does not",
 )
-def test_a_run_survives_its_worker_being_killed(study, workers) -> None:
+def test_a_run_survives_its_worker_being_killed(scored_study, workers) -> None:
     visibility = {"CELERY_VISIBILITY_TIMEOUT": "4"}
     first = workers(**visibility)
     run = detector_run_create(name="tiny", recipe="tiny_cpu.toml", training_filter=TINY)
@@ -95,8 +90,8 @@ def test_a_run_survives_its_worker_being_killed(study, workers) -> None:
 
     # Killed again mid-scoring, between two committed batches: the next worker scores again,
     # and the upsert leaves exactly one score per variant.
-    study_score_enqueue(run=run, study=study)
-    expected = shown_variants(study)
+    study_score_enqueue(run=run, study=scored_study)
+    expected = shown_variants(scored_study)
     wait_until(lambda: 0 < run.scores.count() < expected, 120, "a batch of scores", second, 0.02)
     second.kill()
     assert run.scores.count() < expected

@@ -103,7 +103,8 @@ class _AlreadyAnswered(Exception):
 
 def trial_next_for(*, token: uuid.UUID) -> dict:
     """The payload of the participant's next trial, or of the end of the study."""
-    if connection.vendor == "postgresql":
+    marked_in_sql = connection.vendor == "postgresql"
+    if marked_in_sql:
         row = _fetch_one(_CURRENT_AND_PRESENTED_SQL, [_uuid_param(token), _now()])
     else:
         row = _fetch_one(_CURRENT_TRIAL_SQL, [_uuid_param(token)])
@@ -112,7 +113,7 @@ def trial_next_for(*, token: uuid.UUID) -> dict:
     if row["next_index"] >= row["n_trials"]:
         return _done_payload(row["participant_id"])
     _check_open(row)
-    if row["presented_at"] is None and connection.vendor != "postgresql":
+    if row["presented_at"] is None and not marked_in_sql:
         with connection.cursor() as cursor:
             cursor.execute(_PRESENTED_SQL, [_now(), row["trial_id"]])
     storage = ImageVariant._meta.get_field("file").storage
